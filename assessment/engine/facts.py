@@ -1,0 +1,294 @@
+"""Facts derived once from validated findings; rules read these, never the raw input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from . import labs as catalog
+from .validation import WEEKS_PER_MONTH, Findings
+
+CAXP_HIGH_RISK = 70.0  # mg²/dL², classic threshold [V R2]
+KDOQI_TARGET_CHILD = 65.0  # ≤12 years [V R31]
+KDOQI_TARGET_ADOLESCENT = 55.0  # >12 years [V R31]
+KDOQI_AGE_LIMIT_MONTHS = 144
+IONISED_CA_INFANT_URGENT = 1.6  # mmol/L, infants [V R45]
+HEEL_STICK_WINDOW = (4.0, 12.0)  # months, first noticed [V R3]
+
+INFLAMMATION_FEATURES = frozenset({"erythema_around", "warmth", "swelling"})
+PAIN_FEATURES = frozenset({"pain", "tenderness", "pain_limits_walking"})
+ISCHAEMIA_FEATURES = frozenset({"livedo", "retiform_purpura"})
+FOOT_SITES = frozenset({"heel", "sole", "toe", "foot_dorsum"})
+HEAD_NECK_SITES = frozenset({"head_neck", "face", "eyelid", "ear", "scalp"})
+WHITE_COLORS = frozenset({"white", "yellow", "white_yellow"})
+METASTATIC_CAUSES = (
+    "hyperparathyroidism", "vitamin_d_excess", "milk_alkali", "sarcoidosis", "malignancy",
+)
+LOCAL_CAUSES = (
+    "neonatal_heel_sticks", "iv_calcium_at_lesion_site", "extravasation_documented",
+    "electrode_paste_at_site", "calcium_dressing_at_site", "local_trauma_at_site",
+)
+SYSTEMIC_CAUSES = (
+    "renal_disease", *METASTATIC_CAUSES, "connective_tissue_disease", "ctd_signs",
+    "perinatal_asphyxia_or_cooling",
+)
+
+
+@dataclass(frozen=True)
+class LabReading:
+    analyte: str
+    value: float  # as entered
+    unit: str  # as entered
+    canonical: float  # in the analyte's canonical unit
+    low: float | None  # interval used, in the entered unit
+    high: float | None
+    source: str
+    flag: str
+    lab_interval: bool
+    builtin: catalog.Interval | None
+    builtin_flag: str | None  # flag against the built-in age interval when the lab's was used
+
+    @property
+    def age_flag(self) -> str:
+        """Flag against the age-specific interval, whichever interval the report used."""
+        if self.builtin_flag is not None:
+            return self.builtin_flag
+        return self.flag
+
+    def times_upper_limit(self) -> float | None:
+        high = self.builtin.high if self.builtin else None
+        if high:
+            return round(self.canonical / high, 1)
+        return None
+
+
+def interpret_lab(analyte: str, value: float, unit: str, ref_low: float | None,
+                  ref_high: float | None, age_months: float, sex: str) -> LabReading:
+    canonical = catalog.to_canonical(analyte, value, unit)
+    builtin = catalog.reference_interval(analyte, age_months, sex)
+    builtin_flag = None
+    if builtin is not None:
+        builtin_flag = catalog.flag(canonical, builtin.low, builtin.high)
+    if ref_low is not None or ref_high is not None:
+        return LabReading(analyte, value, unit, canonical, ref_low, ref_high,
+                          "reporting laboratory's own interval", catalog.flag(value, ref_low,
+                                                                              ref_high),
+                          True, builtin, builtin_flag)
+    if builtin is None:
+        return LabReading(analyte, value, unit, canonical, None, None,
+                          "no built-in interval for this analyte at this age", "no_reference",
+                          False, None, None)
+    low = None if builtin.low is None else catalog.from_canonical(analyte, builtin.low, unit)
+    high = None if builtin.high is None else catalog.from_canonical(analyte, builtin.high, unit)
+    return LabReading(analyte, value, unit, canonical,
+                      None if low is None else catalog.rounded(analyte, low),
+                      None if high is None else catalog.rounded(analyte, high),
+                      f"{builtin.source}, {builtin.age_label}", builtin_flag or "no_reference",
+                      False, builtin, None)
+
+
+class Facts:
+    """Read-only view of one presentation with the derived values rules need."""
+
+    def __init__(self, findings: Findings) -> None:
+        self.findings = findings
+        p, lesion = findings.patient, findings.lesion
+        self.age = p.age_months
+        self.sex = p.sex
+        self.h = p.history
+        self.gestation = p.gestational_age_weeks
+        self.lesion = lesion
+        self.site = lesion.site
+        self.features = lesion.features
+        self.imaging = findings.imaging
+        self.labs: dict[str, LabReading] = {
+            lab.analyte: interpret_lab(lab.analyte, lab.value, lab.unit, lab.reference_low,
+                                       lab.reference_high, p.age_months, p.sex)
+            for lab in findings.labs
+        }
+
+    # -- history -------------------------------------------------------------------------
+    def yes(self, key: str) -> bool:
+        return self.h[key] is True
+
+    def no(self, key: str) -> bool:
+        return self.h[key] is False
+
+    def unknown(self, key: str) -> bool:
+        return self.h[key] is None
+
+    def any_yes(self, keys: tuple[str, ...]) -> list[str]:
+        return [key for key in keys if self.h[key] is True]
+
+    # -- lesion --------------------------------------------------------------------------
+    @property
+    def on_heel(self) -> bool:
+        return self.site == "heel"
+
+    @property
+    def on_foot(self) -> bool:
+        return self.site in FOOT_SITES
+
+    @property
+    def head_neck(self) -> bool:
+        return self.site in HEAD_NECK_SITES
+
+    @property
+    def whiteish(self) -> bool:
+        return self.lesion.color in WHITE_COLORS
+
+    @property
+    def hard(self) -> bool:
+        return self.lesion.consistency in ("firm", "hard")
+
+    @property
+    def size(self) -> float | None:
+        return self.lesion.largest_diameter_mm
+
+    @property
+    def multiple(self) -> bool:
+        return self.lesion.count > 1
+
+    def has(self, *features: str) -> bool:
+        return any(f in self.features for f in features)
+
+    @cached_property
+    def inflammation(self) -> list[str]:
+        """Local inflammatory signs, in words, for reasons and red flags."""
+        signs = [f.replace("_", " ") for f in sorted(self.features & INFLAMMATION_FEATURES)]
+        if self.lesion.consistency == "fluctuant":
+            signs.append("fluctuance")
+        if self.lesion.color == "erythematous":
+            signs.append("erythematous colour")
+        return signs
+
+    @property
+    def painful(self) -> bool:
+        return bool(self.features & PAIN_FEATURES)
+
+    @property
+    def ulcerated(self) -> bool:
+        return self.lesion.surface in ("ulcerated", "necrotic")
+
+    @property
+    def ischaemic_signs(self) -> list[str]:
+        signs = [f.replace("_", " ") for f in sorted(self.features & ISCHAEMIA_FEATURES)]
+        if self.lesion.surface == "necrotic":
+            signs.append("necrosis")
+        return signs
+
+    @property
+    def onset_age(self) -> float:
+        """Age when first noticed: recorded onset, else age minus duration, else current age."""
+        if self.lesion.onset_age_months is not None:
+            return self.lesion.onset_age_months
+        if self.lesion.duration_weeks is not None:
+            return max(0.0, self.age - self.lesion.duration_weeks / WEEKS_PER_MONTH)
+        return self.age
+
+    @property
+    def onset_known(self) -> bool:
+        return self.lesion.onset_age_months is not None or self.lesion.duration_weeks is not None
+
+    # -- labs ----------------------------------------------------------------------------
+    def lab(self, analyte: str) -> LabReading | None:
+        return self.labs.get(analyte)
+
+    def lab_flag(self, analyte: str) -> str | None:
+        reading = self.labs.get(analyte)
+        return reading.flag if reading else None
+
+    def lab_is(self, analyte: str, *flags: str) -> bool:
+        """True when the analyte is flagged so by the interval used OR the age interval.
+
+        A laboratory's adult interval must not hide a value abnormal for the child's age.
+        """
+        reading = self.labs.get(analyte)
+        if reading is None:
+            return False
+        return reading.flag in flags or reading.age_flag in flags
+
+    def measured(self, *analytes: str) -> bool:
+        return all(a in self.labs for a in analytes)
+
+    @cached_property
+    def caxp(self) -> float | None:
+        ca, p = self.labs.get("calcium_total"), self.labs.get("phosphate")
+        if ca is None or p is None:
+            return None
+        return ca.canonical * p.canonical
+
+    @property
+    def caxp_target(self) -> float:
+        if self.age <= KDOQI_AGE_LIMIT_MONTHS:
+            return KDOQI_TARGET_CHILD
+        return KDOQI_TARGET_ADOLESCENT
+
+    @property
+    def caxp_high(self) -> bool:
+        return self.caxp is not None and self.caxp >= CAXP_HIGH_RISK
+
+    @property
+    def caxp_above_target(self) -> bool:
+        return self.caxp is not None and self.caxp > self.caxp_target
+
+    @cached_property
+    def renal_impairment(self) -> list[str]:
+        reasons = []
+        if self.yes("renal_disease"):
+            reasons.append("renal disease recorded")
+        for analyte in ("creatinine", "urea", "bun"):
+            if self.lab_is(analyte, "high"):
+                reading = self.labs[analyte]
+                reasons.append(f"{analyte} {reading.value:g} {reading.unit} high")
+        return reasons
+
+    @cached_property
+    def mineral_abnormal(self) -> list[str]:
+        """Findings that make metastatic calcinosis a candidate (H5); low calcium alone is not."""
+        reasons = []
+        for analyte in ("calcium_total", "calcium_ionized", "phosphate"):
+            if self.lab_is(analyte, "high"):
+                reading = self.labs[analyte]
+                reasons.append(f"{analyte.replace('_', ' ')} {reading.value:g} {reading.unit} "
+                               "high")
+        if self.caxp_high:
+            reasons.append(f"Ca×P {self.caxp:.1f} mg²/dL² (≥70)")
+        elif self.caxp_above_target:
+            reasons.append(f"Ca×P {self.caxp:.1f} mg²/dL² (above the KDOQI target "
+                           f"{self.caxp_target:g})")
+        return reasons
+
+    @property
+    def metastatic_evidence(self) -> list[str]:
+        return self.mineral_abnormal + self.renal_impairment
+
+    @property
+    def systemic_clues(self) -> list[str]:
+        clues = [key.replace("_", " ") for key in self.any_yes(SYSTEMIC_CAUSES)]
+        if self.yes("hypercalcemia_symptoms"):
+            clues.append("symptoms of hypercalcaemia")
+        if self.lesion.distribution in ("widespread", "periarticular"):
+            clues.append(f"{self.lesion.distribution} distribution")
+        return clues
+
+    @property
+    def calcium_shown(self) -> list[str]:
+        """Objective evidence that the lesion contains calcium (H10, H11)."""
+        shown = []
+        if self.imaging.xray == "radiopaque":
+            shown.append("radiopaque on X-ray")
+        if self.imaging.ultrasound == "calcification_with_shadowing":
+            shown.append("echogenic focus with acoustic shadowing on ultrasound")
+        if self.imaging.histology == "calcium_deposits":
+            shown.append("calcium deposits on histology")
+        if self.imaging.dermoscopy & {"white_yellow_structureless", "white_clods"}:
+            shown.append("white-yellow structures on dermoscopy")
+        if self.has("chalky_discharge"):
+            shown.append("chalky discharge")
+        return shown
+
+    @property
+    def calcium_clinical(self) -> bool:
+        """The typical look of calcinosis: a white-yellow, firm-to-hard lesion."""
+        return self.whiteish and self.hard

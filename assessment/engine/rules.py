@@ -1,0 +1,673 @@
+"""The rule table.
+
+Each rule is a row: an id, a source tag from KNOWLEDGE.md, a condition on the facts, a sentence a
+clinician reads (quoting the findings that made it fire) and its effects: points for or against
+entities, a red flag, a workup item, a management floor, or a subtype. The engine only walks the
+table; the clinical content lives here.
+
+Points are log-odds-like weights: a strong, specific finding is worth 3–6, a supportive one 1–2,
+and a finding that lowers but does not exclude is -1 or -2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .facts import (
+    HEEL_STICK_WINDOW,
+    IONISED_CA_INFANT_URGENT,
+    LOCAL_CAUSES,
+    METASTATIC_CAUSES,
+)
+from .knowledge import CALCINOSIS_ENTITIES, MIMIC_ENTITIES
+from .vocab import words
+
+if TYPE_CHECKING:
+    from .facts import Facts
+
+Text = str | Callable[["Facts"], str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    source: str
+    when: Callable[[Facts], bool]
+    text: Text
+    scores: tuple[tuple[str, float], ...] = ()
+    flag: tuple[str, str] | None = None  # (code, action)
+    workup: tuple[str, str] | None = None  # (code, priority)
+    not_needed: str | None = None  # workup code that is not needed, with the reason
+    management: str | None = None  # a floor for the management category
+    option: str | None = None  # a management option this rule adds
+    # False for generic evidence (e.g. "radiopaque": supports every calcinosis entity): it
+    # moves scores but does not by itself put an entity in the differential.
+    qualifies: bool = True
+
+    def render(self, facts: Facts) -> str:
+        text = self.text(facts) if callable(self.text) else self.text
+        return f"{text} {self.source}".strip()
+
+
+def each(entities: tuple[str, ...], points: float) -> tuple[tuple[str, float], ...]:
+    return tuple((entity, points) for entity in entities)
+
+
+def _num(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:g}"
+
+
+def _noncalcinosis_mimics() -> tuple[str, ...]:
+    return tuple(e for e in MIMIC_ENTITIES)
+
+
+HS = "calcified_heel_stick_nodule"
+EX = "calcium_extravasation_calcinosis"
+EP = "electrode_paste_calcinosis"
+IO = "iatrogenic_calcinosis_other"
+MICC = "milia_like_idiopathic_calcinosis_cutis"
+SCN = "subepidermal_calcified_nodule"
+DT = "dystrophic_calcinosis_post_traumatic"
+MR = "metastatic_calcinosis_renal_failure"
+MO = "metastatic_calcinosis_other"
+CP = "calciphylaxis"
+CTD = "ctd_calcinosis"
+TC = "tumoral_calcinosis"
+SCFN = "subcutaneous_fat_necrosis_with_hypercalcemia"
+ICC = "idiopathic_calcinosis_cutis"
+PM = "pilomatricoma"
+OC = "osteoma_cutis"
+VP = "verruca_plantaris"
+VV = "verruca_vulgaris"
+EIC = "epidermal_inclusion_cyst"
+MC = "molluscum_contagiosum"
+MI = "milia"
+CH = "cutaneous_horn"
+PCFH = "precalcaneal_congenital_fibrolipomatous_hamartoma"
+PPP = "piezogenic_pedal_papules"
+CC = "callus_corn"
+FBG = "foreign_body_granuloma"
+CELL = "cellulitis_abscess"
+OM = "osteomyelitis"
+HEM = "hematoma"
+PHL = "infusion_phlebitis"
+SYR = "syringoma"
+
+TRUE_CALCINOSIS = tuple(e for e in CALCINOSIS_ENTITIES if e != PM)
+IDIOPATHIC = (SCN, MICC, ICC)
+SEED_HEEL_MIMICS = (SCN, VV, EIC, MC, MI, CH, PM, VP)  # seed 000's list, plus plantar warts
+
+
+def _site_words(f: Facts) -> str:
+    where = words(f.site)
+    if f.lesion.heel_subsite:
+        where = f"{words(f.lesion.heel_subsite)} {where}"
+    if f.lesion.laterality in ("left", "right", "bilateral"):
+        where = f"{f.lesion.laterality} {where}"
+    return where
+
+
+def _no_cause(f: Facts) -> bool:
+    return (not f.any_yes(LOCAL_CAUSES + METASTATIC_CAUSES)
+            and not f.any_yes(("renal_disease", "connective_tissue_disease", "ctd_signs",
+                               "iv_calcium_received", "perinatal_asphyxia_or_cooling"))
+            and not f.metastatic_evidence)
+
+
+def _in_window(f: Facts) -> bool:
+    low, high = HEEL_STICK_WINDOW
+    return low <= f.onset_age <= high
+
+
+def _infection_urgent(f: Facts) -> bool:
+    if not f.inflammation:
+        return False
+    return (f.yes("fever") or f.lesion.consistency == "fluctuant" or f.lab_is("crp", "high")
+            or (f.on_heel and f.age < 3))
+
+
+def _infection_urgent_reason(f: Facts) -> str:
+    why = []
+    if f.yes("fever"):
+        why.append("fever")
+    if f.lesion.consistency == "fluctuant":
+        why.append("fluctuance")
+    if f.lab_is("crp", "high"):
+        why.append("raised CRP")
+    if f.on_heel and f.age < 3:
+        why.append(f"a heel lesion at {f.age:g} months, in the early weeks after neonatal "
+                   "heel pricks")
+    return (f"Suspected abscess or osteomyelitis: {', '.join(f.inflammation)} with "
+            f"{', '.join(why)}. Same-day assessment; inflammation after a heel prick is not "
+            "calcinosis until proved otherwise.")
+
+
+def _any_metastatic_flag(f: Facts) -> bool:
+    return bool(f.metastatic_evidence)
+
+
+EVIDENCE_RULES: tuple[Rule, ...] = (
+    # --- Heel-stick nodule (H1-H3, entity card 3.1) --------------------------------------
+    Rule("HS-SITE", "[V R3][V R5]", lambda f: f.on_heel,
+         lambda f: f"Lesion on the {_site_words(f)}, where heel-stick nodules occur.",
+         scores=((HS, 2),)),
+    Rule("HS-SUBSITE", "[V R9][M]",
+         lambda f: f.on_heel and f.lesion.heel_subsite in ("medial", "lateral"),
+         lambda f: f"The {f.lesion.heel_subsite} margin of the plantar heel is a recommended "
+                   "puncture site (an inference from puncture-site guidance).",
+         scores=((HS, 1),)),
+    Rule("HS-OFF-HEEL", "[V R3][V R5]", lambda f: not f.on_heel,
+         lambda f: f"Site is the {words(f.site)}: heel-stick nodules are confined to the heels.",
+         scores=((HS, -6),)),
+    Rule("HS-AGE-WINDOW", "[V R3]", lambda f: f.on_heel and _in_window(f),
+         lambda f: f"First noticed at about {f.onset_age:.3g} months, inside the 4–12-month "
+                   "window in which heel-stick nodules appear.",
+         scores=((HS, 2),)),
+    Rule("HS-AGE-OUTSIDE", "[V R3][V R5]", lambda f: f.on_heel and not _in_window(f),
+         lambda f: f"First noticed at about {f.onset_age:.3g} months, outside the usual "
+                   "4–12-month window; this lowers the likelihood but does not exclude a "
+                   "heel-stick nodule.",
+         scores=((HS, -1),)),
+    Rule("HS-STICKS-YES", "[V R3][V R6]", lambda f: f.yes("neonatal_heel_sticks"),
+         "Neonatal heel sticks are recorded.", scores=((HS, 3),)),
+    Rule("HS-HIGH-RISK", "[V R4][V R5]",
+         lambda f: f.on_heel and bool(f.any_yes(("preterm_birth", "nicu_stay"))),
+         lambda f: f"{' and '.join(words(k) for k in f.any_yes(('preterm_birth', 'nicu_stay')))}"
+                   ": many heel pricks; 16 of 20 high-risk infants had heel lesions in one "
+                   "survey.",
+         scores=((HS, 2),)),
+    Rule("HS-STICKS-UNKNOWN", "[V R8]", lambda f: f.on_heel and f.unknown("neonatal_heel_sticks"),
+         "Heel-stick history not recorded: newborn screening uses a heel prick almost "
+         "everywhere, so exposure is likely.", scores=((HS, 1),)),
+    Rule("HS-STICKS-DENIED", "[V R8][V R6]",
+         lambda f: f.on_heel and f.no("neonatal_heel_sticks"),
+         "Heel sticks reported as not done. A parent's 'no' is weak evidence (newborn "
+         "screening uses a heel prick almost everywhere, and nodules follow even a few "
+         "pricks), so the heel-stick nodule is ranked lower but kept in the differential.",
+         scores=((HS, -2),)),
+    Rule("HS-LOOK", "[V R5][V R6]", lambda f: f.on_heel and f.calcium_clinical,
+         lambda f: f"{words(f.lesion.color).capitalize()}, {f.lesion.consistency} lesion, as "
+                   "described for heel-stick nodules.",
+         scores=((HS, 1),)),
+    Rule("HS-SIZE-TYPICAL", "[V R5][V R6]",
+         lambda f: f.on_heel and f.size is not None and 1.5 <= f.size <= 5,
+         lambda f: f"{f.size:g} mm, within the 1.5–5 mm typical of heel-stick nodules.",
+         scores=((HS, 1),)),
+    Rule("HS-SIZE-LARGE", "[V R5][V R6][M]", lambda f: f.size is not None and f.size > 5,
+         lambda f: f"{f.size:g} mm is larger than the 1.5–5 mm typical of heel-stick nodules.",
+         scores=((HS, -1),)),
+    Rule("HS-INFLAMED", "[V R5]", lambda f: f.on_heel and bool(f.inflammation),
+         lambda f: f"{', '.join(f.inflammation).capitalize()}: heel-stick nodules sit on "
+                   "normal, uninflamed skin.",
+         scores=((HS, -2),)),
+    Rule("HS-LATE", "[V R5][M]", lambda f: f.on_heel and f.age > 36,
+         lambda f: f"Child is {f.age:g} months old: a heel lesion persisting past about 3 years "
+                   "should make one reconsider wart, epidermal cyst or SCN.",
+         scores=((HS, -2), (VP, 1), (EIC, 1), (SCN, 1)), qualifies=False),
+    # --- Idiopathic (H4, cards 3.4 and 3.5) -----------------------------------------------
+    Rule("ID-NO-CAUSE", "[V R1]", _no_cause,
+         "No local injury, procedure or metabolic disorder is recorded: idiopathic by "
+         "exclusion.", scores=((SCN, 2), (MICC, 2))),
+    Rule("SCN-SOLITARY", "[V R25][V R22]", lambda f: f.lesion.count == 1,
+         "Solitary lesion: about 80% of subepidermal calcified nodules are solitary, and a "
+         "solitary idiopathic lesion is conventionally called SCN.", scores=((SCN, 2),), qualifies=False),
+    Rule("SCN-MULTIPLE", "[V R25]", lambda f: f.multiple,
+         lambda f: f"{f.lesion.count} lesions: SCN is mostly solitary.", scores=((SCN, -1),)),
+    Rule("SCN-AGE", "[V R24]", lambda f: f.onset_age <= 24,
+         "Noticed in the first 2 years of life, when most SCN appear.", scores=((SCN, 1),), qualifies=False),
+    Rule("SCN-HEAD-NECK", "[V R25][V R26]", lambda f: f.head_neck,
+         lambda f: f"Site ({words(f.site)}): SCN favours the head and neck (ear, eyelid, "
+                   "cheek).", scores=((SCN, 3),)),
+    Rule("SCN-FOOT", "[V R27]", lambda f: f.on_foot,
+         "SCN has also been reported on the foot (a congenital case in a 10-month-old).",
+         scores=((SCN, 0.5),), qualifies=False),
+    Rule("SCN-LOOK", "[V R26]", lambda f: f.calcium_clinical or f.lesion.surface == "verrucous",
+         "Yellow-white firm papule (two-thirds of SCN are warty), as described for SCN.",
+         scores=((SCN, 1),)),
+    Rule("MICC-MULTIPLE-ACRAL", "[V R18][V R20][V R22]",
+         lambda f: f.multiple and (f.lesion.distribution == "acral"
+                                   or f.site in ("hand", "finger")),
+         "Multiple milia-like papules on the hands or feet: the pattern of MICC.",
+         scores=((MICC, 3),)),
+    Rule("MICC-DOWN", "[V R22][V R18]", lambda f: f.yes("down_syndrome"),
+         "Down syndrome: present in up to two-thirds of children with MICC.",
+         scores=((MICC, 3), (SYR, 1))),
+    Rule("MICC-SOLITARY", "[V R22]", lambda f: f.lesion.count == 1,
+         "Solitary lesion: MICC is almost always multiple; a solitary idiopathic lesion is "
+         "better called SCN.", scores=((MICC, -3),)),
+    Rule("MICC-SMALL", "[V R18]",
+         lambda f: f.whiteish and f.size is not None and f.size <= 4,
+         lambda f: f"{f.size:g} mm white papule, within the 1–4 mm of MICC.",
+         scores=((MICC, 1),), qualifies=False),
+    Rule("MICC-YOUNG", "[V R21]", lambda f: f.age < 19,
+         lambda f: f"Age {f.age:g} months: MICC is reported from 19 months to adolescence "
+                   "(mean 9.9 years).", scores=((MICC, -1),)),
+    Rule("MICC-CRUST", "[V R28][S]", lambda f: "central_crust" in f.imaging.dermoscopy,
+         "Central crust on dermoscopy: transepidermal elimination, common in MICC and SCN.",
+         scores=((MICC, 1), (SCN, 1))),
+    Rule("ICC-SCROTUM", "[V R24][S]", lambda f: f.site == "scrotum",
+         "Scrotal calcinosis is an idiopathic form.", scores=((ICC, 4),)),
+    # --- Iatrogenic (H7, cards 3.2 and 3.3) -----------------------------------------------
+    Rule("EX-AT-SITE", "[V R14][V R17]", lambda f: f.yes("iv_calcium_at_lesion_site"),
+         "IV calcium was given at this site or limb: iatrogenic even when no extravasation "
+         "was documented.", scores=((EX, 5), (PHL, 1))),
+    Rule("EX-RECEIVED", "[V R17]",
+         lambda f: f.yes("iv_calcium_received") and not f.yes("iv_calcium_at_lesion_site"),
+         "IV calcium was received (site not recorded as this one); calcinosis has occurred at "
+         "a site distant from the catheter.", scores=((EX, 1),)),
+    Rule("EX-DOCUMENTED", "[V R12][V R13]", lambda f: f.yes("extravasation_documented"),
+         "Extravasation was documented.", scores=((EX, 3),)),
+    Rule("EX-NONE", "[V R12]", lambda f: f.no("iv_calcium_received"),
+         "No IV calcium was received.", scores=((EX, -6),)),
+    Rule("EX-LINEAR", "[V R14][V R77b]", lambda f: f.has("linear_along_vein"),
+         "Linear along a vein: extravasation and venous calcification follow the vein.",
+         scores=((EX, 2), (PHL, 2))),
+    Rule("EX-EARLY-INFLAMMATION", "[V R16][V R13]",
+         lambda f: bool(f.inflammation) and f.yes("iv_calcium_received"),
+         lambda f: f"{', '.join(f.inflammation).capitalize()} after IV calcium: erythema and "
+                   "induration within hours, nodules by about 1–2 weeks.",
+         scores=((EX, 1),)),
+    Rule("EX-CRUST", "[V R17][S]",
+         lambda f: f.yes("iv_calcium_received")
+         and (f.has("chalky_discharge") or f.lesion.surface in ("crusted", "ulcerated")),
+         "White-yellow chalky crust or superficial ulcers, as after calcium extravasation.",
+         scores=((EX, 1),)),
+    Rule("EP-AT-SITE", "[V R72][M]", lambda f: f.yes("electrode_paste_at_site"),
+         "Calcium-containing EEG/EMG/ABR electrode paste was used at this site.",
+         scores=((EP, 6),)),
+    Rule("IO-DRESSING", "[V R72]", lambda f: f.yes("calcium_dressing_at_site"),
+         "A calcium-containing dressing was used at this site.", scores=((IO, 6),)),
+    # --- Dystrophic (H8, cards 3.8 and 3.10) ------------------------------------------------
+    Rule("DT-TRAUMA", "[V R1][S]", lambda f: f.yes("local_trauma_at_site"),
+         "Local injury at the site (trauma, burn, scar, surgery or ischaemia): dystrophic "
+         "calcification of damaged tissue.", scores=((DT, 5), (EIC, 1), (FBG, 1), (HEM, 1))),
+    Rule("CTD-KNOWN", "[V R38]", lambda f: f.yes("connective_tissue_disease"),
+         "Connective tissue disease (JDM, SLE or scleroderma) is diagnosed.",
+         scores=((CTD, 5),)),
+    Rule("CTD-SIGNS", "[V R40]", lambda f: f.yes("ctd_signs"),
+         "Signs of connective tissue disease (weakness, heliotrope, Gottron papules or "
+         "Raynaud): calcinosis can be the presenting feature of JDM.", scores=((CTD, 3),)),
+    Rule("CTD-SITES", "[V R38]",
+         lambda f: f.lesion.distribution in ("periarticular", "widespread")
+         or f.site in ("elbow", "knee", "buttock"),
+         lambda f: f"{(words(f.lesion.distribution) + ' distribution') if f.lesion.distribution in ('periarticular', 'widespread') else 'Site ' + words(f.site)}"  # noqa: E501
+                   ": a typical site of JDM calcinosis (elbows, knees, trunk, hands, buttocks).",
+         scores=((CTD, 1), (TC, 1))),
+    Rule("CTD-CK", "[V R40][M]", lambda f: f.lab_is("creatine_kinase", "high"),
+         "Creatine kinase is raised: active myositis.", scores=((CTD, 2),)),
+    Rule("SCFN-CONTEXT", "[V R47][V R87]",
+         lambda f: f.yes("perinatal_asphyxia_or_cooling") and f.age <= 6,
+         "Perinatal asphyxia or therapeutic cooling in a young infant: the setting of "
+         "subcutaneous fat necrosis.", scores=((SCFN, 4),)),
+    Rule("SCFN-LOOK", "[V R47]",
+         lambda f: f.age < 3 and f.lesion.morphology in ("subcutaneous_nodule", "plaque")
+         and f.lesion.color in ("erythematous", "violaceous"),
+         "Firm erythematous-violaceous subcutaneous nodules or plaques in the first weeks of "
+         "life.", scores=((SCFN, 2),)),
+    Rule("SCFN-SITE", "[M]",
+         lambda f: f.age < 3 and f.site in ("trunk", "buttock", "thigh", "shoulder", "face"),
+         "Back, shoulders, buttocks, thighs or cheeks: typical SCFN sites.",
+         scores=((SCFN, 1),)),
+    # --- Metastatic (H5, H6, H9, cards 3.6, 3.7, 3.9, 3.11) -------------------------------------
+    Rule("MR-RENAL", "[V R30]", lambda f: f.yes("renal_disease"),
+         "Renal disease (CKD, ESRD or dialysis) is recorded.", scores=((MR, 4), (CP, 1))),
+    Rule("MR-CREATININE", "[V R59][V R30]", lambda f: f.lab_is("creatinine", "high"),
+         lambda f: f"Creatinine {f.labs['creatinine'].value:g} {f.labs['creatinine'].unit} is "
+                   "above the interval for age: impaired renal function.",
+         scores=((MR, 2),)),
+    Rule("MR-PHOSPHATE", "[V R30][V R80]", lambda f: f.lab_is("phosphate", "high"),
+         lambda f: f"Phosphate {f.labs['phosphate'].value:g} {f.labs['phosphate'].unit} is "
+                   "high: hyperphosphataemia drives metastatic calcification.",
+         scores=((MR, 2), (MO, 1), (TC, 1))),
+    Rule("MR-CAXP-HIGH", "[V R2]", lambda f: f.caxp_high,
+         lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is at or above 70, the classic threshold for "
+                   "metastatic calcification.", scores=((MR, 2), (MO, 1))),
+    Rule("MR-CAXP-TARGET", "[V R31]", lambda f: f.caxp_above_target and not f.caxp_high,
+         lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is above the KDOQI paediatric target "
+                   f"({f.caxp_target:g} at this age): increased risk.",
+         scores=((MR, 1), (MO, 1))),
+    Rule("MR-HEEL", "[S][V R79b]", lambda f: f.on_heel,
+         "Metastatic calcinosis at the heel is unusual (periarticular sites are typical).",
+         scores=((MR, -1), (MO, -1))),
+    Rule("MR-PERIARTICULAR", "[V R79b]", lambda f: f.lesion.distribution == "periarticular",
+         "Periarticular nodules: the usual pattern of metastatic calcinosis in renal failure.",
+         scores=((MR, 1),)),
+    Rule("MR-NORMAL-MINERALS", "[V R1][V R3]",
+         lambda f: f.measured("calcium_total", "phosphate")
+         and f.lab_is("calcium_total", "normal", "low") and f.lab_is("phosphate", "normal", "low")
+         and not f.metastatic_evidence,
+         "Serum calcium and phosphate are within the intervals for age: metastatic "
+         "calcinosis needs abnormal calcium or phosphate metabolism.",
+         scores=((MR, -4), (MO, -4), (TC, -2))),
+    Rule("MR-NO-RENAL", "[V R30]",
+         lambda f: f.no("renal_disease") and not f.renal_impairment,
+         "No renal disease is recorded.", scores=((MR, -3), (CP, -2))),
+    Rule("MO-CAUSE", "[S]", lambda f: bool(f.any_yes(METASTATIC_CAUSES)),
+         lambda f: f"{', '.join(words(k) for k in f.any_yes(METASTATIC_CAUSES)).capitalize()}"
+                   ": a cause of hypercalcaemia and metastatic calcinosis.",
+         scores=((MO, 4),)),
+    Rule("MO-CALCIUM-HIGH", "[V R1][S]",
+         lambda f: f.lab_is("calcium_total", "high") or f.lab_is("calcium_ionized", "high"),
+         "Calcium is high for age.", scores=((MO, 2), (SCFN, 2))),
+    Rule("MO-VITAMIN-D-HIGH", "[M]", lambda f: f.lab_is("vitamin_d_25oh", "high"),
+         "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D excess.", scores=((MO, 2),)),
+    Rule("MO-PTH-HIGH", "[V R30][M]", lambda f: f.lab_is("pth", "high"),
+         "PTH is raised (the built-in interval is adult-type).", scores=((MO, 1), (MR, 1))),
+    Rule("MO-LOW-CALCIUM-ALONE", "[V R15][V R30]",
+         lambda f: f.lab_is("calcium_total", "low") and not f.lab_is("phosphate", "high"),
+         "Low calcium alone does not make calcinosis metastatic: it is often the reason IV "
+         "calcium was given.", scores=((MO, -1),)),
+    Rule("CP-SIGNS", "[V R37][V R36]", lambda f: bool(f.ischaemic_signs),
+         lambda f: f"{', '.join(f.ischaemic_signs).capitalize()}: the course of calciphylaxis "
+                   "(livedo, retiform purpura, necrosis).", scores=((CP, 4),)),
+    Rule("CP-RENAL-SIGNS", "[V R35][V R37]",
+         lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
+         "Ischaemic skin signs in a child with renal impairment.", scores=((CP, 3),)),
+    Rule("CP-RENAL-PAIN", "[V R35]", lambda f: f.painful and bool(f.renal_impairment),
+         "Pain in a child with renal impairment: hyperaesthetic pain is the sentinel symptom of "
+         "calciphylaxis in children.", scores=((CP, 1),)),
+    Rule("CP-HISTOLOGY", "[V R37]", lambda f: f.imaging.histology == "vascular_calcification",
+         "Histology shows calcification of small and medium vessels.", scores=((CP, 6),)),
+    Rule("TC-PERIARTICULAR-MASS", "[V R42][V R69]",
+         lambda f: f.lesion.distribution == "periarticular"
+         or (f.lesion.morphology == "mass" and f.site in ("shoulder", "elbow", "thigh")),
+         "Periarticular calcified mass (hips, elbows, shoulders): the pattern of tumoral "
+         "calcinosis.", scores=((TC, 2),)),
+    Rule("TC-HYPERPHOSPHATAEMIA-NORMAL-RENAL", "[V R42]",
+         lambda f: f.lab_is("phosphate", "high") and f.measured("creatinine")
+         and not f.renal_impairment,
+         "High phosphate with normal renal function: the biochemistry of HFTC.",
+         scores=((TC, 3), (MR, -2))),
+    Rule("TC-FAMILY", "[V R42]", lambda f: f.yes("family_history_calcinosis"),
+         "Family history of calcinosis: HFTC is autosomal recessive.", scores=((TC, 2),)),
+    Rule("TC-YOUNG", "[V R69][V R85]", lambda f: f.age < 72,
+         "Tumoral calcinosis usually presents between about 6 and 25 years.",
+         scores=((TC, -1),)),
+    # --- Imaging and histology (H10, H11) ------------------------------------------------------
+    Rule("IMG-XRAY-CALCIUM", "[V R76]", lambda f: f.imaging.xray == "radiopaque",
+         "Radiopaque on X-ray: calcium is present (plain radiography is sensitive).",
+         scores=each(CALCINOSIS_ENTITIES, 2) + each(_noncalcinosis_mimics(), -2), qualifies=False),
+    Rule("IMG-XRAY-NEGATIVE", "[V R76]",
+         lambda f: f.imaging.xray == "no_calcification"
+         and not (f.yes("iv_calcium_received") and f.onset_known and f.age - f.onset_age < 0.75),
+         "No calcification on X-ray, which is sensitive for calcinosis.",
+         scores=each(TRUE_CALCINOSIS, -3) + ((PCFH, 1), (EIC, 1), (VP, 1)), qualifies=False),
+    Rule("IMG-XRAY-EARLY", "[V R13]",
+         lambda f: f.imaging.xray == "no_calcification" and f.yes("iv_calcium_received")
+         and f.onset_known and f.age - f.onset_age < 0.75,
+         "X-ray negative within 3 weeks of IV calcium: radiographs can turn positive at 1–3 "
+         "weeks; repeat it.", scores=((EX, -0.5),)),
+    Rule("IMG-US-SHADOWING", "[V R51][V R48]",
+         lambda f: f.imaging.ultrasound == "calcification_with_shadowing",
+         "Echogenic focus with posterior acoustic shadowing on ultrasound: calcification.",
+         scores=each(CALCINOSIS_ENTITIES, 2) + ((PCFH, -2), (EIC, -1)), qualifies=False),
+    Rule("IMG-US-HYPERECHOIC", "[V R48]",
+         lambda f: f.imaging.ultrasound == "hyperechoic_without_shadowing",
+         "Hyperechoic without shadowing on ultrasound is not specific for calcium: fat in a "
+         "precalcaneal fibrolipomatous hamartoma is hyperechoic too.", scores=((PCFH, 1),)),
+    Rule("IMG-US-CYSTIC", "[V R54][V R55]", lambda f: f.imaging.ultrasound == "cystic",
+         "Cystic on ultrasound.", scores=((EIC, 3),) + each(TRUE_CALCINOSIS, -1)),
+    Rule("IMG-US-HYPOECHOIC", "[V R51]", lambda f: f.imaging.ultrasound == "solid_hypoechoic",
+         "Solid hypoechoic lesion on ultrasound (pilomatricoma has a hypoechoic rim).",
+         scores=((PM, 1),)),
+    Rule("IMG-DERMOSCOPY-CALCIUM", "[V R18][V R25]",
+         lambda f: bool(f.imaging.dermoscopy & {"white_yellow_structureless", "white_clods"}),
+         "White-yellow structureless areas or clods on dermoscopy: calcium.",
+         scores=each(CALCINOSIS_ENTITIES, 1) + ((VP, -1), (VV, -1)), qualifies=False),
+    Rule("IMG-DERMOSCOPY-SCN", "[V R25]",
+         lambda f: {"white_clods", "linear_vessels"} <= f.imaging.dermoscopy,
+         "Yellow-white clods surrounded by linear vessels: the dermoscopy of SCN.",
+         scores=((SCN, 2),)),
+    Rule("HIS-CALCIUM", "[V R29]", lambda f: f.imaging.histology == "calcium_deposits",
+         "Histology shows calcium deposits (von Kossa positive): calcium confirmed, not its "
+         "cause.", scores=each(CALCINOSIS_ENTITIES, 3) + each(_noncalcinosis_mimics(), -4), qualifies=False),
+    Rule("HIS-CYST", "[V R54]", lambda f: f.imaging.histology == "epidermal_cyst",
+         "Histology shows an epidermal cyst.", scores=((EIC, 10),)),
+    Rule("HIS-PILOMATRICOMA", "[V R50]", lambda f: f.imaging.histology == "pilomatricoma",
+         "Histology shows pilomatricoma (calcified, so calcinosis is secondary).",
+         scores=((PM, 12),)),
+    Rule("HIS-BONE", "[V R29]", lambda f: f.imaging.histology == "bone",
+         "Histology shows bone with osteocytes in lacunae: osteoma cutis, a different entity.",
+         scores=((OC, 12),) + each(TRUE_CALCINOSIS, -2)),
+    Rule("HIS-FAT", "[V R48]", lambda f: f.imaging.histology == "fibroadipose_tissue",
+         "Histology shows fibroadipose tissue.", scores=((PCFH, 8),)),
+    Rule("CA-CHALKY", "[V R3][V R5][V R50]", lambda f: f.has("chalky_discharge"),
+         "Chalky white material extrudes: calcinosis migrating to the surface (pilomatricoma "
+         "can extrude too).", scores=each(CALCINOSIS_ENTITIES, 1), qualifies=False),
+    Rule("CA-LOOK-NOT-CALCIUM", "[V R3][M]",
+         lambda f: f.lesion.consistency in ("soft", "fluctuant") and not f.calcium_shown,
+         lambda f: f"{f.lesion.consistency.capitalize()} consistency: calcium deposits are "
+                   "firm to hard.", scores=each(TRUE_CALCINOSIS, -2), qualifies=False),
+    # --- Mimics (H13, section 4) -------------------------------------------------------------
+    Rule("MIM-HEEL-PAPULE", "[V R3]",
+         lambda f: f.on_foot and (f.whiteish or f.lesion.morphology in ("papule", "nodule")),
+         "A white-yellow papule or nodule on the foot: the differential of calcified heel "
+         "nodules includes SCN, warts, epidermal inclusion cyst, molluscum, milia, cutaneous "
+         "horn and pilomatricoma.", scores=each(SEED_HEEL_MIMICS, 0.5)),
+    Rule("MIM-WART-SIGNS", "[V R53]",
+         lambda f: f.has("interrupted_dermatoglyphics", "black_dots")
+         or bool(f.imaging.dermoscopy & {"red_black_dots", "interrupted_dermatoglyphics"}),
+         "Interrupted skin lines or black/red-black dots (thrombosed capillaries): a wart.",
+         scores=((VP, 5), (VV, 3)) + each(TRUE_CALCINOSIS, -2)),
+    Rule("MIM-WART-SURFACE", "[V R53][V R3]",
+         lambda f: f.lesion.surface in ("verrucous", "hyperkeratotic"),
+         lambda f: f"{f.lesion.surface.capitalize()} surface: warts are rough and "
+                   "hyperkeratotic.", scores=((VP, 2), (VV, 2), (CC, 1))),
+    Rule("MIM-WART-PLANTAR-SITE", "[V R53]", lambda f: f.site in ("heel", "sole", "toe"),
+         "Plantar warts favour pressure points of the sole.", scores=((VP, 1),),
+         qualifies=False),
+    Rule("MIM-WART-NOT-PLANTAR", "[V R53]", lambda f: f.site not in ("heel", "sole", "toe"),
+         "Not on the sole: not a plantar wart.", scores=((VP, -4),)),
+    Rule("MIM-WART-AGE", "[V R53]", lambda f: 72 <= f.age <= 168,
+         "Age 6–14 years, the peak for warts.", scores=((VP, 1), (VV, 1))),
+    Rule("MIM-WART-INFANT", "[M]", lambda f: f.age < 24,
+         "Warts are uncommon in infants.", scores=((VP, -1), (VV, -1))),
+    Rule("MIM-WART-XRAY", "[V R53]", lambda f: f.imaging.xray == "radiopaque",
+         "Warts are not radiopaque.", scores=((VP, -2), (VV, -2))),
+    Rule("MIM-WART-SMOOTH", "[V R53]", lambda f: f.lesion.surface == "smooth",
+         "Smooth surface: warts are rough.", scores=((VP, -1), (VV, -1), (CH, -1), (CC, -1))),
+    Rule("MIM-CYST", "[V R54][V R55][V R3]",
+         lambda f: f.lesion.morphology == "cyst" or f.lesion.surface == "punctum"
+         or f.has("mobile"),
+         "Cystic, mobile or with a punctum: an epidermal inclusion cyst.",
+         scores=((EIC, 3),)),
+    Rule("MIM-MOLLUSCUM", "[V R3]",
+         lambda f: f.lesion.surface == "umbilicated" or f.has("white_core"),
+         "Umbilicated or with a white central core: molluscum contagiosum.",
+         scores=((MC, 4),)),
+    Rule("MIM-MOLLUSCUM-AGAINST", "[V R3][M]",
+         lambda f: f.on_foot or f.lesion.consistency == "hard",
+         "Molluscum is soft and rare on the sole.", scores=((MC, -1),)),
+    Rule("MIM-MILIA-FACE", "[V R3]", lambda f: f.site in ("face", "eyelid", "head_neck"),
+         "Milia favour the cheeks and periorbital skin.", scores=((MI, 3), (SYR, 1))),
+    Rule("MIM-MILIA-NOT-FACE", "[V R3]", lambda f: f.on_foot,
+         "Milia are facial, not plantar.", scores=((MI, -1),)),
+    Rule("MIM-HORN", "[V R3]", lambda f: f.lesion.surface == "hyperkeratotic",
+         "Columnar hyperkeratosis: a cutaneous horn is keratin, not calcium.",
+         scores=((CH, 3),)),
+    Rule("MIM-PILOMATRICOMA-SIGNS", "[V R50]", lambda f: f.has("tent_sign", "faceted"),
+         "Tent sign or faceted rock-hard nodule: pilomatricoma.", scores=((PM, 5),)),
+    Rule("MIM-PILOMATRICOMA-COLOUR", "[V R50]", lambda f: f.lesion.color == "bluish",
+         "Bluish hue: pilomatricoma.", scores=((PM, 2),)),
+    Rule("MIM-PILOMATRICOMA-SITE", "[V R50][V R52]",
+         lambda f: f.head_neck or f.site in ("arm", "shoulder", "elbow"),
+         "Head, neck or upper limb: where pilomatricomas arise.", scores=((PM, 2),)),
+    Rule("MIM-PILOMATRICOMA-HEEL", "[V R50]", lambda f: f.on_heel,
+         "Pilomatricoma is rare on the heel.", scores=((PM, -1),)),
+    Rule("MIM-PCFH", "[V R48][V R49]",
+         lambda f: f.on_heel and f.lesion.heel_subsite in ("medial", None)
+         and f.lesion.consistency in ("soft", "rubbery") and f.lesion.color == "skin_colored",
+         "Soft, skin-coloured nodule on the medial plantar heel: precalcaneal fibrolipomatous "
+         "hamartoma.", scores=((PCFH, 4),)),
+    Rule("MIM-PCFH-BIRTH", "[V R48][V R49]",
+         lambda f: f.on_heel and f.yes("lesion_present_at_birth"),
+         "Present since birth, as precalcaneal fibrolipomatous hamartomas are.",
+         scores=((PCFH, 2), (SCN, 0.5))),
+    Rule("MIM-PCFH-BILATERAL", "[V R48]",
+         lambda f: f.on_heel and f.lesion.laterality == "bilateral"
+         and f.lesion.consistency in ("soft", "rubbery"),
+         "Bilateral, symmetric soft heel nodules.", scores=((PCFH, 1),)),
+    Rule("MIM-PPP", "[V R49]", lambda f: f.has("appears_on_standing"),
+         "Appears on standing: piezogenic pedal papules.", scores=((PPP, 5),)),
+    Rule("MIM-PPP-YOUNG", "[V R49]", lambda f: f.has("appears_on_standing") and f.age < 72,
+         "Piezogenic papules are seen in older children and adults.", scores=((PPP, -1),)),
+    Rule("MIM-CALLUS", "[M]",
+         lambda f: f.on_foot and f.lesion.surface == "hyperkeratotic" and f.age >= 24,
+         "Hyperkeratosis at a pressure point in a walking child: callus or corn.",
+         scores=((CC, 2),)),
+    Rule("MIM-INFECTION", "[V R10][V R13]", lambda f: bool(f.inflammation),
+         lambda f: f"{', '.join(f.inflammation).capitalize()}: cellulitis or abscess must be "
+                   "considered.", scores=((CELL, 2),)),
+    Rule("MIM-INFECTION-FEVER", "[V R10]", lambda f: f.yes("fever"),
+         "Fever is recorded.", scores=((CELL, 2), (OM, 1))),
+    Rule("MIM-INFECTION-FLUCTUANT", "[V R10]", lambda f: f.lesion.consistency == "fluctuant",
+         "Fluctuant: an abscess.", scores=((CELL, 3),)),
+    Rule("MIM-INFECTION-CRP", "[V R10]", lambda f: f.lab_is("crp", "high"),
+         "CRP is raised.", scores=((CELL, 2), (OM, 1))),
+    Rule("MIM-HEEL-PRICK-INFANT", "[V R10]",
+         lambda f: f.on_heel and f.age < 3 and bool(f.inflammation),
+         "Inflamed heel lesion in a young infant, weeks after neonatal heel pricks: abscess or "
+         "calcaneal osteomyelitis.", scores=((CELL, 2), (OM, 2))),
+    Rule("MIM-HEMATOMA", "[M]",
+         lambda f: f.yes("local_trauma_at_site") and f.lesion.color in ("bluish", "violaceous"),
+         "Bluish or violaceous after injury: a haematoma.", scores=((HEM, 2),)),
+    Rule("MIM-PHLEBITIS", "[M]",
+         lambda f: f.has("linear_along_vein") and bool(f.inflammation),
+         "Inflamed and linear along a vein: infusion phlebitis.", scores=((PHL, 2),)),
+    Rule("MIM-SYRINGOMA", "[V R18][V R23]", lambda f: f.site == "eyelid",
+         "Eyelid papules: syringoma (coexists with MICC in Down syndrome).",
+         scores=((SYR, 2),)),
+)
+
+
+# --- Red flags: each with its minimum action (KNOWLEDGE.md section 5) -----------------------
+RED_FLAG_RULES: tuple[Rule, ...] = (
+    Rule("RF-CALCIPHYLAXIS", "[V R35][V R36][V R37]",
+         lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
+         lambda f: f"Possible calciphylaxis: {', '.join(f.ischaemic_signs)} with "
+                   f"{', '.join(f.renal_impairment)}. Same-day assessment.",
+         flag=("calciphylaxis", "urgent"),
+         option="Same-day assessment for calciphylaxis: IV sodium thiosulfate is first-line; "
+                "correct Ca, P and PTH [V R37][V R35]."),
+    Rule("RF-NECROSIS", "[V R45][V R77][M]",
+         lambda f: bool(f.ischaemic_signs) and not f.renal_impairment,
+         lambda f: f"{', '.join(f.ischaemic_signs).capitalize()}: same-day assessment "
+                   "(calciphylaxis can occur with normal calcium and phosphate; exclude "
+                   "infection and compromised perfusion).",
+         flag=("necrosis_or_ischaemia", "urgent"),
+         option="Same-day assessment of the ischaemic or necrotic skin [V R45][M]."),
+    Rule("RF-INFECTION", "[V R10]", _infection_urgent, _infection_urgent_reason,
+         flag=("suspected_abscess_or_osteomyelitis", "urgent"),
+         workup=("infection_screen", "essential"),
+         option="Same-day assessment: CRP, blood count and blood culture; X-ray or MRI of the "
+                "calcaneus; drainage if fluctuant [V R10]."),
+    Rule("RF-INFLAMMATION-REVIEW", "[V R10][V R13]",
+         lambda f: bool(f.inflammation) and not _infection_urgent(f),
+         lambda f: f"{', '.join(f.inflammation).capitalize()} at the lesion: exclude "
+                   "cellulitis or abscess before accepting a benign reading (extravasation "
+                   "calcinosis is often mistaken for infection, and the reverse).",
+         flag=("exclude_infection", "review"), workup=("infection_screen", "recommended")),
+    Rule("RF-HYPERCALCAEMIA-SYMPTOMS", "[V R45][V R88]",
+         lambda f: f.yes("hypercalcemia_symptoms")
+         and (f.lab_is("calcium_total", "high") or f.lab_is("calcium_ionized", "high")
+              or not (f.measured("calcium_total") or f.measured("calcium_ionized"))),
+         lambda f: "Symptoms of hypercalcaemia (vomiting, poor feeding, irritability, "
+                   "constipation or polyuria) "
+                   + ("with high calcium" if f.lab_is("calcium_total", "high")
+                      or f.lab_is("calcium_ionized", "high")
+                      else "and no calcium measured")
+                   + ": same-day calcium, ionised calcium and renal function.",
+         flag=("symptomatic_hypercalcaemia", "urgent"), workup=("ionised_calcium", "essential"),
+         option="Same-day assessment of hypercalcaemia: hydration, stop calcium and vitamin D "
+                "intake; endocrinology/nephrology [V R45][V R47]."),
+    Rule("RF-IONISED-CALCIUM-INFANT", "[V R45]",
+         lambda f: f.age < 12 and f.measured("calcium_ionized")
+         and f.labs["calcium_ionized"].canonical > IONISED_CA_INFANT_URGENT,
+         lambda f: f"Ionised calcium {f.labs['calcium_ionized'].canonical:.2f} mmol/L is above "
+                   "1.6 mmol/L in an infant: risk of hypercalcaemic crisis and "
+                   "nephrocalcinosis.",
+         flag=("ionised_calcium_above_1_6_infant", "urgent"),
+         option="Admit for hypercalcaemia management; renal ultrasound for nephrocalcinosis "
+                "[V R45]."),
+    Rule("RF-CAXP-HIGH", "[V R2]", lambda f: f.caxp_high,
+         lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is at or above 70: high risk of metastatic "
+                   "calcification.", flag=("calcium_phosphate_product_high", "refer")),
+    Rule("RF-CAXP-TARGET", "[V R31]", lambda f: f.caxp_above_target and not f.caxp_high,
+         lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is above the KDOQI paediatric CKD target "
+                   f"({f.caxp_target:g} mg²/dL² at this age).",
+         flag=("calcium_phosphate_product_above_target", "refer")),
+    Rule("RF-RENAL", "[V R30][V R31]", lambda f: bool(f.renal_impairment),
+         lambda f: f"Renal impairment ({', '.join(f.renal_impairment)}): metastatic calcinosis "
+                   "needs nephrology.", flag=("renal_failure", "refer"),
+         option="Paediatric nephrology: phosphate, PTH and dialysis management [V R31]."),
+    Rule("RF-MINERALS", "[V R2][V R31]",
+         lambda f: any(f.lab_is(a, "high") for a in ("calcium_total", "calcium_ionized",
+                                                     "phosphate")),
+         lambda f: "Abnormal mineral results for age: "
+                   + ", ".join(r for r in f.mineral_abnormal if not r.startswith("Ca×P")) + ".",
+         flag=("abnormal_calcium_or_phosphate", "refer")),
+    Rule("RF-METASTATIC-ULCERATED", "[V R33][V R35]",
+         lambda f: _any_metastatic_flag(f) and (f.ulcerated or f.painful),
+         lambda f: f"{'Ulcerated' if f.ulcerated else 'Painful'} lesion with "
+                   f"{', '.join(f.metastatic_evidence)}: same-day assessment to exclude "
+                   "calciphylaxis and infection.",
+         flag=("ulcerated_or_painful_metastatic_calcinosis", "urgent"),
+         option="Same-day review with nephrology: wound care and exclusion of calciphylaxis "
+                "and infection [V R33][V R35]."),
+    Rule("RF-CTD", "[V R38][V R40]",
+         lambda f: f.yes("connective_tissue_disease") or f.yes("ctd_signs"),
+         "Connective tissue disease or its signs: calcinosis of JDM/CTD needs paediatric "
+         "rheumatology.", flag=("connective_tissue_disease", "refer"),
+         option="Paediatric rheumatology referral [V R38]."),
+    Rule("RF-WIDESPREAD", "[V R38][V R42]",
+         lambda f: f.lesion.distribution in ("widespread", "periarticular")
+         and not (f.yes("connective_tissue_disease") or f.yes("ctd_signs")),
+         lambda f: f"{words(f.lesion.distribution).capitalize()} deposits: exclude JDM/CTD, "
+                   "HFTC and metastatic calcinosis.", flag=("widespread_or_periarticular",
+                                                            "refer")),
+    Rule("RF-HFTC", "[V R42]",
+         lambda f: f.lesion.distribution == "periarticular" and f.lab_is("phosphate", "high")
+         and not f.renal_impairment,
+         "Periarticular deposits with high phosphate and no renal impairment: hyperphosphataemic "
+         "familial tumoral calcinosis.", flag=("possible_hftc", "refer")),
+    Rule("RF-NEOPLASM", "[V R50]",
+         lambda f: f.has("tent_sign", "faceted") or f.lesion.color == "bluish"
+         or (f.lesion.trend == "growing" and not f.on_foot),
+         "Tent sign, faceting, bluish hue or growth off the foot: pilomatricoma or another "
+         "neoplasm; refer for excision.", flag=("possible_neoplasm", "refer"),
+         option="Refer for excision and histology [V R50]."),
+    Rule("RF-ATYPICAL-HEEL", "[V R5][M]",
+         lambda f: f.on_heel and not f.metastatic_evidence
+         and (f.age > 36 or f.lesion.trend == "growing" or (f.size is not None and f.size > 5)
+              or f.has("pain_limits_walking") or f.ulcerated),
+         lambda f: "Atypical for a benign heel nodule ("
+                   + ", ".join(x for x in (
+                       f"age {f.age:g} months, past about 3 years" if f.age > 36 else "",
+                       "growing" if f.lesion.trend == "growing" else "",
+                       f"{f.size:g} mm, over 5 mm" if f.size is not None and f.size > 5 else "",
+                       "pain limits walking" if f.has("pain_limits_walking") else "",
+                       "ulcerated" if f.ulcerated else "") if x)
+                   + "): reconsider wart, epidermal cyst or SCN; biopsy if in doubt.",
+         flag=("atypical_heel_nodule", "review"), workup=("biopsy_von_kossa", "consider")),
+    Rule("RF-SCFN-CALCIUM", "[V R45][V R47]",
+         lambda f: f.yes("perinatal_asphyxia_or_cooling") and f.age <= 6
+         and not f.measured("calcium_ionized"),
+         "Perinatal asphyxia or cooling in a young infant: hypercalcaemia follows SCFN in about "
+         "half within the first month; measure ionised calcium now and monitor for 3 months.",
+         flag=("scfn_hypercalcaemia_risk", "review"), workup=("ionised_calcium", "essential")),
+    Rule("RF-LAB-INTERVAL-ADULT", "[V R59][V R57]",
+         lambda f: any(r.lab_interval and r.flag == "normal" and r.builtin_flag not in
+                       (None, "normal", "no_reference") for r in f.labs.values()),
+         lambda f: "The laboratory's interval calls "
+                   + ", ".join(f"{r.analyte} {r.value:g} {r.unit}" for r in f.labs.values()
+                               if r.lab_interval and r.flag == "normal"
+                               and r.builtin_flag not in (None, "normal", "no_reference"))
+                   + " normal, but it is abnormal for the child's age: the printed interval may "
+                     "be an adult one; confirm with the laboratory.",
+         flag=("lab_interval_not_paediatric", "review")),
+    Rule("RF-VITAMIN-D-EXCESS", "[M]", lambda f: f.lab_is("vitamin_d_25oh", "high"),
+         "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D toxicity.",
+         flag=("vitamin_d_excess", "refer")),
+)
