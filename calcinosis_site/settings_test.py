@@ -8,7 +8,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
 
-from calcinosis_site.settings import *  # noqa: E402,F403
+from calcinosis_site.settings import *  # noqa: F403
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -23,3 +23,6 @@ STORAGES = {
 # Hashing speed is not what the tests check.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+# Serve static files from the app folders (no collectstatic in tests), as runserver does.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

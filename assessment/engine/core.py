@@ -231,7 +231,7 @@ def _subtypes(state: State, ranked: list[EntityScore]) -> list[dict[str, Any]]:
 
     if entity.calcinosis != "no" and entity.subtype:
         add(entity.subtype, "primary",
-            [f"Leading entity: {entity.label}."] + _reason_list(leading),
+            [f"Leading entity: {entity.label}.", *_reason_list(leading)],
             "SUB-PRIMARY", f"Primary subtype {entity.subtype}, from the leading entity "
                            f"({entity.label}).", "[V R1][S]")
     primary = entity.subtype if entity.calcinosis != "no" else None
@@ -260,7 +260,7 @@ def _subtypes(state: State, ranked: list[EntityScore]) -> list[dict[str, Any]]:
         if other.score < ranked[0].score - ALTERNATIVE_MARGIN or other.score <= 0:
             continue
         add(other_entity.subtype, "alternative",
-            [f"Alternative reading: {other_entity.label}."] + _reason_list(other, 3),
+            [f"Alternative reading: {other_entity.label}.", *_reason_list(other, 3)],
             f"SUB-ALTERNATIVE-{other.code.upper()}",
             f"Alternative subtype {other_entity.subtype}: {other_entity.label} is a close "
             "reading.", "[V R1]")

@@ -59,10 +59,6 @@ def _num(value: float | None) -> str:
     return "unknown" if value is None else f"{value:g}"
 
 
-def _noncalcinosis_mimics() -> tuple[str, ...]:
-    return tuple(e for e in MIMIC_ENTITIES)
-
-
 HS = "calcified_heel_stick_nodule"
 EX = "calcium_extravasation_calcinosis"
 EP = "electrode_paste_calcinosis"
@@ -212,11 +208,13 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "exclusion.", scores=((SCN, 2), (MICC, 2))),
     Rule("SCN-SOLITARY", "[V R25][V R22]", lambda f: f.lesion.count == 1,
          "Solitary lesion: about 80% of subepidermal calcified nodules are solitary, and a "
-         "solitary idiopathic lesion is conventionally called SCN.", scores=((SCN, 2),), qualifies=False),
+         "solitary idiopathic lesion is conventionally called SCN.", scores=((SCN, 2),),
+         qualifies=False),
     Rule("SCN-MULTIPLE", "[V R25]", lambda f: f.multiple,
          lambda f: f"{f.lesion.count} lesions: SCN is mostly solitary.", scores=((SCN, -1),)),
     Rule("SCN-AGE", "[V R24]", lambda f: f.onset_age <= 24,
-         "Noticed in the first 2 years of life, when most SCN appear.", scores=((SCN, 1),), qualifies=False),
+         "Noticed in the first 2 years of life, when most SCN appear.", scores=((SCN, 1),),
+         qualifies=False),
     Rule("SCN-HEAD-NECK", "[V R25][V R26]", lambda f: f.head_neck,
          lambda f: f"Site ({words(f.site)}): SCN favours the head and neck (ear, eyelid, "
                    "cheek).", scores=((SCN, 3),)),
@@ -388,12 +386,12 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     # --- Imaging and histology (H10, H11) ------------------------------------------------------
     Rule("IMG-XRAY-CALCIUM", "[V R76]", lambda f: f.imaging.xray == "radiopaque",
          "Radiopaque on X-ray: calcium is present (plain radiography is sensitive).",
-         scores=each(CALCINOSIS_ENTITIES, 2) + each(_noncalcinosis_mimics(), -2), qualifies=False),
+         scores=each(CALCINOSIS_ENTITIES, 2) + each(MIMIC_ENTITIES, -2), qualifies=False),
     Rule("IMG-XRAY-NEGATIVE", "[V R76]",
          lambda f: f.imaging.xray == "no_calcification"
          and not (f.yes("iv_calcium_received") and f.onset_known and f.age - f.onset_age < 0.75),
          "No calcification on X-ray, which is sensitive for calcinosis.",
-         scores=each(TRUE_CALCINOSIS, -3) + ((PCFH, 1), (EIC, 1), (VP, 1)), qualifies=False),
+         scores=(*each(TRUE_CALCINOSIS, -3), (PCFH, 1), (EIC, 1), (VP, 1)), qualifies=False),
     Rule("IMG-XRAY-EARLY", "[V R13]",
          lambda f: f.imaging.xray == "no_calcification" and f.yes("iv_calcium_received")
          and f.onset_known and f.age - f.onset_age < 0.75,
@@ -402,27 +400,28 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("IMG-US-SHADOWING", "[V R51][V R48]",
          lambda f: f.imaging.ultrasound == "calcification_with_shadowing",
          "Echogenic focus with posterior acoustic shadowing on ultrasound: calcification.",
-         scores=each(CALCINOSIS_ENTITIES, 2) + ((PCFH, -2), (EIC, -1)), qualifies=False),
+         scores=(*each(CALCINOSIS_ENTITIES, 2), (PCFH, -2), (EIC, -1)), qualifies=False),
     Rule("IMG-US-HYPERECHOIC", "[V R48]",
          lambda f: f.imaging.ultrasound == "hyperechoic_without_shadowing",
          "Hyperechoic without shadowing on ultrasound is not specific for calcium: fat in a "
          "precalcaneal fibrolipomatous hamartoma is hyperechoic too.", scores=((PCFH, 1),)),
     Rule("IMG-US-CYSTIC", "[V R54][V R55]", lambda f: f.imaging.ultrasound == "cystic",
-         "Cystic on ultrasound.", scores=((EIC, 3),) + each(TRUE_CALCINOSIS, -1)),
+         "Cystic on ultrasound.", scores=((EIC, 3), *each(TRUE_CALCINOSIS, -1))),
     Rule("IMG-US-HYPOECHOIC", "[V R51]", lambda f: f.imaging.ultrasound == "solid_hypoechoic",
          "Solid hypoechoic lesion on ultrasound (pilomatricoma has a hypoechoic rim).",
          scores=((PM, 1),)),
     Rule("IMG-DERMOSCOPY-CALCIUM", "[V R18][V R25]",
          lambda f: bool(f.imaging.dermoscopy & {"white_yellow_structureless", "white_clods"}),
          "White-yellow structureless areas or clods on dermoscopy: calcium.",
-         scores=each(CALCINOSIS_ENTITIES, 1) + ((VP, -1), (VV, -1)), qualifies=False),
+         scores=(*each(CALCINOSIS_ENTITIES, 1), (VP, -1), (VV, -1)), qualifies=False),
     Rule("IMG-DERMOSCOPY-SCN", "[V R25]",
          lambda f: {"white_clods", "linear_vessels"} <= f.imaging.dermoscopy,
          "Yellow-white clods surrounded by linear vessels: the dermoscopy of SCN.",
          scores=((SCN, 2),)),
     Rule("HIS-CALCIUM", "[V R29]", lambda f: f.imaging.histology == "calcium_deposits",
          "Histology shows calcium deposits (von Kossa positive): calcium confirmed, not its "
-         "cause.", scores=each(CALCINOSIS_ENTITIES, 3) + each(_noncalcinosis_mimics(), -4), qualifies=False),
+         "cause.", scores=each(CALCINOSIS_ENTITIES, 3) + each(MIMIC_ENTITIES, -4),
+         qualifies=False),
     Rule("HIS-CYST", "[V R54]", lambda f: f.imaging.histology == "epidermal_cyst",
          "Histology shows an epidermal cyst.", scores=((EIC, 10),)),
     Rule("HIS-PILOMATRICOMA", "[V R50]", lambda f: f.imaging.histology == "pilomatricoma",
@@ -430,7 +429,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((PM, 12),)),
     Rule("HIS-BONE", "[V R29]", lambda f: f.imaging.histology == "bone",
          "Histology shows bone with osteocytes in lacunae: osteoma cutis, a different entity.",
-         scores=((OC, 12),) + each(TRUE_CALCINOSIS, -2)),
+         scores=((OC, 12), *each(TRUE_CALCINOSIS, -2))),
     Rule("HIS-FAT", "[V R48]", lambda f: f.imaging.histology == "fibroadipose_tissue",
          "Histology shows fibroadipose tissue.", scores=((PCFH, 8),)),
     Rule("CA-CHALKY", "[V R3][V R5][V R50]", lambda f: f.has("chalky_discharge"),
@@ -450,7 +449,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.has("interrupted_dermatoglyphics", "black_dots")
          or bool(f.imaging.dermoscopy & {"red_black_dots", "interrupted_dermatoglyphics"}),
          "Interrupted skin lines or black/red-black dots (thrombosed capillaries): a wart.",
-         scores=((VP, 5), (VV, 3)) + each(TRUE_CALCINOSIS, -2)),
+         scores=((VP, 5), (VV, 3), *each(TRUE_CALCINOSIS, -2))),
     Rule("MIM-WART-SURFACE", "[V R53][V R3]",
          lambda f: f.lesion.surface in ("verrucous", "hyperkeratotic"),
          lambda f: f"{f.lesion.surface.capitalize()} surface: warts are rough and "

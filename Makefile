@@ -1,0 +1,57 @@
+# The two commands: `make run` and `make test`. Both create .venv and install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DEV_ENV := DJANGO_DEBUG=1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint chromium bench-engine serve clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make run: set up, migrate, create the demo account and start on http://127.0.0.1:8000
+run: install
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py ensure_demo_user
+	@echo ""
+	@echo "  Open http://$(HOST):$(PORT)/ and log in with the demo account printed above."
+	@echo ""
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: set up, install Chromium when missing, lint, and run every test
+test: install chromium lint
+	$(PY) -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+# Browser tests drive Debian's Chromium; `playwright install` cannot download here.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+## make bench-engine: engine assessments per second on one core
+bench-engine: install
+	$(PY) -m assessment.engine_bench 5000
+
+## make serve: production-style (gunicorn + whitenoise, DEBUG off); settings from the environment
+serve: install
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py migrate --noinput
+	$(BIN)/gunicorn calcinosis_site.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+clean:
+	rm -rf $(VENV) staticfiles test-output .pytest_cache .ruff_cache .hypothesis
