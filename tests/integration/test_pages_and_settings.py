@@ -69,3 +69,11 @@ def test_database_url_selects_the_database(url: str) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             cwd=ROOT, env=env, check=True)
     assert ("sqlite3" in result.stdout) == url.startswith("sqlite")
+
+
+def test_the_suite_runs_on_the_database_it_was_given(db) -> None:
+    from django.db import connection
+
+    url = os.environ.get("DATABASE_URL", "")
+    expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+    assert connection.vendor == expected
