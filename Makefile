@@ -20,12 +20,14 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 install: $(VENV)/.installed
 
-## make run: set up, migrate, create the demo account and start on http://127.0.0.1:8000
+## make run: set up, migrate, load the demo cases and start on http://127.0.0.1:8000
 run: install
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py ensure_demo_user
+	$(DEV_ENV) $(PY) manage.py load_demo --as demo
 	@echo ""
-	@echo "  Open http://$(HOST):$(PORT)/ and log in with the demo account printed above."
+	@echo "  Open http://$(HOST):$(PORT)/ and log in with the demo clinician printed above"
+	@echo "  (user 'demo'); reviewers use the 'reviewer' account in the admin (/admin/)."
 	@echo ""
 	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -1,13 +1,14 @@
 """JSON API: POST /api/v1/assess runs the engine on a contract input.
 
-Authentication is the browser session of a staff user for now (per-user tokens come with the
-hardening issue); anonymous callers get 401 JSON, never the engine. CSRF protection stays on:
-a session-authenticated POST without it would be forgeable.
+Authentication is the browser session of a clinician or staff user for now (per-user tokens
+come with the hardening issue); anonymous callers get 401 JSON, never the engine. CSRF
+protection stays on: a session-authenticated POST without it would be forgeable.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 
 from .engine import InvalidInput, assess
@@ -18,6 +19,7 @@ def _error(status: int, field: str, message: str) -> JsonResponse:
     return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
 
 
+@login_not_required
 def assess_view(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         response = _error(405, "method", "use POST with a JSON body")
@@ -26,8 +28,9 @@ def assess_view(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return _error(401, "authentication", "log in first; the API is not open to anonymous "
                                              "callers")
-    if not request.user.is_staff:
-        return _error(403, "authentication", "the assessment API is limited to staff accounts")
+    if not (request.user.is_staff or request.user.has_perm("assessment.add_assessment")):
+        return _error(403, "authentication", "the assessment API is limited to clinicians and "
+                                             "staff")
     content_type = request.content_type or ""
     if content_type != "application/json":
         return _error(415, "content_type", f"must be application/json, got '{content_type[:60]}'")

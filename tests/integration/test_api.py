@@ -70,7 +70,13 @@ def test_anonymous_callers_get_401_json(db) -> None:
     assert response.json()["errors"][0]["field"] == "authentication"
 
 
-def test_non_staff_users_get_403(plain_user) -> None:
+def test_clinicians_may_call_the_api(alice) -> None:
+    client = Client()
+    client.force_login(alice)
+    assert post(client, CASE_C).status_code == 200
+
+
+def test_users_without_clinical_permissions_get_403(plain_user) -> None:
     client = Client()
     client.force_login(plain_user)
     assert post(client, CASE_C).status_code == 403
@@ -83,13 +89,13 @@ def test_wrong_method_is_405(staff_client: Client, method: str) -> None:
     assert response["Allow"] == "POST"
 
 
-def test_csrf_is_enforced_for_session_callers(staff_user) -> None:
+def test_csrf_is_enforced_for_session_callers(alice) -> None:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(staff_user)
+    client.force_login(alice)
     response = post(client, CASE_C)
     assert response.status_code == 403
     assert response.json()["errors"][0]["field"] == "csrf"
-    client.get("/")  # sets the csrftoken cookie
+    client.get("/patients/")  # a page with a form sets the csrftoken cookie
     token = client.cookies["csrftoken"].value
     response = client.post(URL, data=json.dumps(CASE_C), content_type="application/json",
                            headers={"X-CSRFToken": token})

@@ -25,18 +25,14 @@ def test_login_page_renders(db) -> None:
     assert b"Log in" in response.content
 
 
-def test_logged_in_home_renders(staff_user) -> None:
-    client = Client()
-    client.force_login(staff_user)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert b"/api/v1/assess" in response.content
+def test_logged_in_home_goes_to_the_patient_list(alice_client) -> None:
+    response = alice_client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/patients/"
 
 
-def test_home_refuses_post(staff_user) -> None:
-    client = Client()
-    client.force_login(staff_user)
-    assert client.post("/").status_code == 405
+def test_home_refuses_post(alice_client) -> None:
+    assert alice_client.post("/").status_code == 405
 
 
 def _django_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

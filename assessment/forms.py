@@ -1,0 +1,476 @@
+"""Forms. The encounter page is one form made of parts (visit, lesions, labs, imaging); the
+engine's own validation runs on the assembled contract input before anything is saved, and its
+field errors are shown on the form fields they name."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from crispy_forms.bootstrap import InlineCheckboxes
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+
+from . import engine
+from .clinical import age_in_months, contract_input
+from .engine import vocab
+from .engine.labs import ANALYTE_CODES, ANALYTES
+from .models import (
+    IMAGING_CODES,
+    LESION_HISTORY_FLAGS,
+    PATIENT_HISTORY_FLAGS,
+    VISIT_HISTORY_FLAGS,
+    Decision,
+    Encounter,
+    ImagingFinding,
+    LabResult,
+    Lesion,
+    LesionObservation,
+    ManagementCategory,
+    Patient,
+    code_choices,
+)
+from .services import LesionEntry
+
+TRI_STATE_CHOICES = [("unknown", "Unknown"), ("true", "Yes"), ("false", "No")]
+EARLIEST_DATE = date(1900, 1, 1)
+
+
+class TriStateSelect(forms.NullBooleanSelect):
+    """Unknown / Yes / No, with 'Unknown' first: unknown is never silently 'No'."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = TRI_STATE_CHOICES
+
+
+def tri_state_field(model_field: Any) -> forms.NullBooleanField:
+    return forms.NullBooleanField(required=False, widget=TriStateSelect,
+                                  label=model_field.verbose_name,
+                                  help_text=model_field.help_text)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+def _check_date(value: date | None, label: str) -> date | None:
+    if value is None:
+        return value
+    if value < EARLIEST_DATE:
+        raise forms.ValidationError(f"{label} {value:%Y-%m-%d} is not a plausible date.")
+    if value > timezone.localdate():
+        raise forms.ValidationError(f"{label} cannot be in the future.")
+    return value
+
+
+# --- Patient -------------------------------------------------------------------------------
+
+class PatientForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Patient
+        fields = ["record_number", "date_of_birth", "sex", "gestational_age_weeks",
+                  *PATIENT_HISTORY_FLAGS]
+        widgets = {"date_of_birth": DateInput}
+        labels = {"gestational_age_weeks": "Gestational age at birth (weeks)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in PATIENT_HISTORY_FLAGS:
+            self.fields[name] = tri_state_field(Patient._meta.get_field(name))
+        # Range on the form field too, so it is checked before the preterm cross-check.
+        self.fields["gestational_age_weeks"].validators.extend(
+            [MinValueValidator(Decimal(22)), MaxValueValidator(Decimal(44))])
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset("Child", Row(Column("record_number"), Column("date_of_birth"),
+                                  Column("sex"), Column("gestational_age_weeks")), "version"),
+            Fieldset("History (unknown unless recorded)",
+                     Row(*[Column(name, css_class="col-md-4") for name in PATIENT_HISTORY_FLAGS])),
+        )
+
+    def clean_date_of_birth(self) -> date | None:
+        return _check_date(self.cleaned_data.get("date_of_birth"), "Date of birth")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        gestation, preterm = cleaned.get("gestational_age_weeks"), cleaned.get("preterm_birth")
+        if gestation is not None and preterm is True and gestation >= 37:
+            self.add_error("gestational_age_weeks", f"{gestation} weeks is term, but preterm "
+                                                    "birth is 'Yes' (preterm is under 37 weeks).")
+        if gestation is not None and preterm is False and gestation < 37:
+            self.add_error("gestational_age_weeks", f"{gestation} weeks is preterm, but preterm "
+                                                    "birth is 'No'.")
+        return cleaned
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=32, label="Record number",
+                        widget=forms.TextInput(attrs={"type": "search",
+                                                      "placeholder": "Search record number"}))
+
+
+# --- Encounter entry ---------------------------------------------------------------------------
+
+class EncounterForm(forms.ModelForm):
+    class Meta:
+        model = Encounter
+        fields = ["date", "kind", "notes", *VISIT_HISTORY_FLAGS]
+        widgets = {"date": DateInput, "notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {"date": "Visit date", "kind": "Visit"}
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        for name in VISIT_HISTORY_FLAGS:
+            self.fields[name] = tri_state_field(Encounter._meta.get_field(name))
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate())
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("date"), Column("kind"), *[Column(n) for n in VISIT_HISTORY_FLAGS]),
+            "notes",
+        )
+
+    def clean_date(self) -> date | None:
+        visit = _check_date(self.cleaned_data.get("date"), "Visit date")
+        if visit is None:
+            return visit
+        born = self.patient.date_of_birth
+        if visit < born:
+            raise forms.ValidationError(f"The visit cannot be before the date of birth "
+                                        f"({born:%Y-%m-%d}).")
+        if age_in_months(born, visit) > 216:
+            raise forms.ValidationError("The child would be over 18 years old at this visit.")
+        return visit
+
+
+LESION_FIELDS = ["label", "site", "heel_subsite", "laterality"]
+OBSERVATION_FIELDS = ["count", "distribution", "largest_diameter_mm",
+                      "perpendicular_diameter_mm", "color", "morphology", "surface",
+                      "consistency", "onset_age_months", "duration_weeks", "trend"]
+SIZE_VALIDATORS = [MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal(300))]
+
+
+class LesionEntryForm(forms.Form):
+    """One lesion seen at this visit: where it is (the lesion) and how it looks (observation)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Lesion, fields=LESION_FIELDS))
+        for name in LESION_HISTORY_FLAGS:
+            self.fields[name] = tri_state_field(Lesion._meta.get_field(name))
+        self.fields.update(forms.fields_for_model(LesionObservation, fields=OBSERVATION_FIELDS))
+        self.fields["features"] = forms.MultipleChoiceField(
+            required=False, choices=code_choices(vocab.FEATURES),
+            widget=forms.CheckboxSelectMultiple)
+        for name in ("largest_diameter_mm", "perpendicular_diameter_mm"):
+            self.fields[name].validators.extend(SIZE_VALIDATORS)
+        self.fields["largest_diameter_mm"].label = "Largest diameter (mm)"
+        self.fields["perpendicular_diameter_mm"].label = "Perpendicular diameter (mm)"
+        self.fields["onset_age_months"].label = "Age when first noticed (months)"
+        self.fields["duration_weeks"].label = "Duration (weeks)"
+        self.fields["onset_age_months"].validators.append(MaxValueValidator(Decimal(216)))
+        for name in ("onset_age_months", "duration_weeks"):
+            self.fields[name].validators.append(MinValueValidator(Decimal(0)))
+        self.fields["heel_subsite"].help_text = "Only for lesions on the heel."
+        self.fields["site"].choices = [("", "Choose the site"), *code_choices(vocab.SITES)]
+        for name, field in self.fields.items():
+            if isinstance(field, forms.TypedChoiceField) and name != "site":
+                field.choices = [("", "Not recorded"), *[c for c in field.choices if c[0]]]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(Column("label", css_class="col-md-3"), Column("site"), Column("heel_subsite"),
+                Column("laterality")),
+            Row(Column("count"), Column("distribution"), Column("largest_diameter_mm"),
+                Column("perpendicular_diameter_mm")),
+            Row(Column("color"), Column("morphology"), Column("surface"), Column("consistency")),
+            Row(Column("onset_age_months"), Column("duration_weeks"), Column("trend")),
+            InlineCheckboxes("features"),
+            Fieldset("About this site (unknown unless recorded)",
+                     Row(*[Column(n, css_class="col-md-4") for n in LESION_HISTORY_FLAGS])),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("heel_subsite") and cleaned.get("site") not in (None, "heel"):
+            self.add_error("heel_subsite", "Heel subsite is only used when the site is the heel.")
+        largest = cleaned.get("largest_diameter_mm")
+        perpendicular = cleaned.get("perpendicular_diameter_mm")
+        if perpendicular is not None and largest is None:
+            self.add_error("largest_diameter_mm", "Give the largest diameter as well.")
+        if largest is not None and perpendicular is not None and perpendicular > largest:
+            self.add_error("perpendicular_diameter_mm",
+                           f"Cannot exceed the largest diameter ({largest} mm).")
+        return cleaned
+
+    def instances(self) -> LesionEntry:
+        data = self.cleaned_data
+        lesion = Lesion(**{name: data.get(name) or "" for name in LESION_FIELDS},
+                        **{name: data.get(name) for name in LESION_HISTORY_FLAGS})
+        observation = LesionObservation(
+            **{name: data.get(name) for name in OBSERVATION_FIELDS},
+            features=sorted(data.get("features") or []))
+        for name in ("distribution", "color", "morphology", "surface", "consistency", "trend"):
+            setattr(observation, name, data.get(name) or "")
+        return LesionEntry(lesion=lesion, observation=observation)
+
+
+class RequiredFirstFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        if not any(form.has_changed() for form in self.forms):
+            raise forms.ValidationError("Describe at least one lesion.")
+
+
+LesionEntryFormSet = forms.formset_factory(LesionEntryForm, formset=RequiredFirstFormSet,
+                                           extra=0, min_num=1, max_num=10, validate_max=True)
+
+ALL_UNITS = list(dict.fromkeys(unit for a in ANALYTES.values() for unit in a.units))
+
+
+class LabForm(forms.Form):
+    analyte = forms.ChoiceField(required=False, choices=[("", "—")] + [
+        (code, ANALYTES[code].label) for code in ANALYTE_CODES])
+    value = forms.DecimalField(required=False, max_digits=12, decimal_places=4,
+                               min_value=Decimal(0))
+    unit = forms.ChoiceField(required=False, choices=[("", "—")] + [(u, u) for u in ALL_UNITS])
+    reference_low = forms.DecimalField(required=False, max_digits=12, decimal_places=4,
+                                       min_value=Decimal(0), label="Lab's low limit")
+    reference_high = forms.DecimalField(required=False, max_digits=12, decimal_places=4,
+                                        min_value=Decimal(0), label="Lab's high limit")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["analyte"].widget.attrs["data-units"] = "|".join(
+            f"{code}:{','.join(ANALYTES[code].units)}" for code in ANALYTE_CODES)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(Row(
+            Column("analyte", css_class="col-md-3"), Column("value"), Column("unit"),
+            Column("reference_low"), Column("reference_high"), css_class="lab-row"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        analyte = cleaned.get("analyte")
+        if not analyte:
+            if any(cleaned.get(f) not in (None, "") for f in ("value", "unit", "reference_low",
+                                                             "reference_high")):
+                self.add_error("analyte", "Choose the analyte for this result.")
+            return cleaned
+        if cleaned.get("value") is None and "value" not in self.errors:
+            self.add_error("value", "Enter the result.")
+        unit = cleaned.get("unit")
+        accepted = ANALYTES[analyte].units
+        if not unit:
+            self.add_error("unit", f"Choose the unit ({', '.join(accepted)}).")
+        elif unit not in accepted:
+            self.add_error("unit", f"{ANALYTES[analyte].label} is not reported in {unit}; "
+                                   f"use {' or '.join(accepted)}.")
+        low, high = cleaned.get("reference_low"), cleaned.get("reference_high")
+        if low is not None and high is not None and low >= high:
+            self.add_error("reference_high", "Must be greater than the low limit.")
+        return cleaned
+
+    def instance(self) -> LabResult | None:
+        data = self.cleaned_data
+        if not data.get("analyte"):
+            return None
+        return LabResult(analyte=data["analyte"], value=data["value"], unit=data["unit"],
+                         reference_low=data.get("reference_low"),
+                         reference_high=data.get("reference_high"))
+
+
+class LabFormSetBase(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen: dict[str, int] = {}
+        for index, form in enumerate(self.forms):
+            analyte = form.cleaned_data.get("analyte")
+            if not analyte:
+                continue
+            if analyte in seen:
+                form.add_error("analyte", f"{ANALYTES[analyte].label} is already in row "
+                                          f"{seen[analyte] + 1}; one result per analyte.")
+            seen.setdefault(analyte, index)
+
+
+LabFormSet = forms.formset_factory(LabForm, formset=LabFormSetBase, extra=4, max_num=30,
+                                   validate_max=True)
+
+
+class ImagingForm(forms.Form):
+    xray = forms.ChoiceField(required=False, label="X-ray",
+                             choices=[("", "Not done"), *code_choices(vocab.XRAY)])
+    ultrasound = forms.ChoiceField(required=False,
+                                   choices=[("", "Not done"), *code_choices(vocab.ULTRASOUND)])
+    histology = forms.ChoiceField(required=False,
+                                  choices=[("", "Not done"), *code_choices(vocab.HISTOLOGY)])
+    dermoscopy = forms.MultipleChoiceField(required=False, choices=code_choices(vocab.DERMOSCOPY),
+                                           widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(Row(Column("xray"), Column("ultrasound"),
+                                        Column("histology")), InlineCheckboxes("dermoscopy"))
+
+    def instances(self) -> list[ImagingFinding]:
+        data = self.cleaned_data
+        found = [ImagingFinding(modality=m, finding=data[m])
+                 for m in ("xray", "ultrasound", "histology") if data.get(m)]
+        found += [ImagingFinding(modality="dermoscopy", finding=code)
+                  for code in sorted(data.get("dermoscopy") or [])]
+        for item in found:
+            if item.finding not in IMAGING_CODES[item.modality]:
+                raise forms.ValidationError("Unknown imaging finding.")
+        return found
+
+
+_ENGINE_PATH = re.compile(r"^(?P<root>patient|lesion|labs|imaging)(?:\[(?P<index>\d+)\])?"
+                          r"(?:\.(?P<rest>.+))?$")
+
+
+class EncounterEntry:
+    """The encounter page: visit, lesions, labs and imaging, validated as one.
+
+    ``is_valid`` is true only when every part is valid and the engine accepts the contract input
+    of every lesion; engine errors land on the fields they name, so the clinician sees them where
+    they typed.
+    """
+
+    def __init__(self, data: Any = None, *, patient: Patient) -> None:
+        self.patient = patient
+        self.encounter_form = EncounterForm(data, patient=patient, prefix="visit")
+        self.lesions = LesionEntryFormSet(data, prefix="lesion")
+        self.labs = LabFormSet(data, prefix="lab")
+        self.imaging = ImagingForm(data, prefix="imaging")
+        self.page_errors: list[str] = []
+
+    @property
+    def parts(self) -> list[Any]:
+        return [self.encounter_form, self.lesions, self.labs, self.imaging]
+
+    def is_valid(self) -> bool:
+        if not all(part.is_valid() for part in self.parts):
+            return False
+        self.encounter = self.encounter_form.save(commit=False)
+        self.entries = [form.instances() for form in self.lesions.forms if form.has_changed()]
+        self.lab_rows = [(i, lab) for i, form in enumerate(self.labs.forms)
+                         if (lab := form.instance()) is not None]
+        self.imaging_items = self.imaging.instances()
+        for index, entry in enumerate(self.entries):
+            data = contract_input(patient=self.patient, encounter=self.encounter,
+                                  lesion=entry.lesion, observation=entry.observation,
+                                  labs=[lab for _, lab in self.lab_rows],
+                                  imaging=self.imaging_items)
+            try:
+                engine.validate(data)
+            except engine.InvalidInput as error:
+                for item in error.errors:
+                    self._place(item.field, item.message, index)
+        return not self.page_errors and all(not part.errors for part in
+                                            [self.encounter_form, self.imaging]) and all(
+            not form.errors for form in [*self.lesions.forms, *self.labs.forms])
+
+    def _place(self, path: str, message: str, lesion_index: int) -> None:
+        match = _ENGINE_PATH.match(path)
+        root = match["root"] if match else ""
+        rest = (match["rest"] or "") if match else ""
+        target: forms.Form | None = None
+        field: str | None = None
+        if root == "lesion":
+            target, field = self.lesions.forms[lesion_index], rest
+        elif root == "labs" and match and match["index"] is not None:
+            form_index = self.lab_rows[int(match["index"])][0]
+            target, field = self.labs.forms[form_index], rest
+        elif root == "imaging":
+            target, field = self.imaging, rest.split("[")[0]
+        elif root == "patient":
+            name = rest.split(".")[-1]
+            if name in VISIT_HISTORY_FLAGS:
+                target, field = self.encounter_form, name
+            elif name in LESION_HISTORY_FLAGS:
+                target, field = self.lesions.forms[lesion_index], name
+            elif name == "age_months":
+                target, field = self.encounter_form, "date"
+        field = field.split("[")[0] if field else field
+        if target is not None and field in target.fields:
+            if message not in target.errors.get(field, []):
+                target.add_error(field, message)
+        else:
+            text = f"{path}: {message}"
+            if root == "patient":
+                text += " (correct it on the patient's record)"
+            if text not in self.page_errors:
+                self.page_errors.append(text)
+
+
+# --- Decision ---------------------------------------------------------------------------------
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect,
+                                 initial=Decision.AGREE)
+    final_entity = forms.ChoiceField(required=False, label="Your diagnosis (when overriding)")
+    final_subtypes = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                               choices=code_choices(vocab.SUBTYPES),
+                                               label="Your subtypes (when overriding)")
+    final_management = forms.ChoiceField(required=False, label="Your management (when "
+                                                               "overriding)",
+                                         choices=[("", "—"), *ManagementCategory.choices])
+    reason = forms.CharField(required=False, max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Required when you override the assessment.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .engine.knowledge import ENTITY_LIST
+
+        self.fields["final_entity"].choices = [("", "—")] + [(e.code, e.label)
+                                                            for e in ENTITY_LIST]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Field("decision"),
+            Div(Row(Column("final_entity", css_class="col-md-6"), Column("final_management")),
+                "final_subtypes", css_class="override-fields"),
+            "reason",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("decision") == Decision.OVERRIDE:
+            if not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", "Give the reason for overriding the assessment.")
+            if not cleaned.get("final_entity"):
+                self.add_error("final_entity", "Choose your diagnosis.")
+            if not cleaned.get("final_management"):
+                self.add_error("final_management", "Choose your management.")
+            if not cleaned.get("final_subtypes") and cleaned.get("final_entity"):
+                from .engine.knowledge import ENTITIES
+
+                entity = ENTITIES[cleaned["final_entity"]]
+                cleaned["final_subtypes"] = [entity.subtype] if entity.subtype and \
+                    entity.calcinosis != "no" else []
+        return cleaned

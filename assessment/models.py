@@ -1,0 +1,398 @@
+"""Clinical records.
+
+Patient-level records persist (the child, each lesion); episode-level records belong to one visit
+(the encounter, what was seen of each lesion, labs, imaging). Each assessment stores the exact
+engine input and output with the ruleset version, so a past result is never silently recomputed.
+
+Tri-state history is ``BooleanField(null=True)``: null means unknown, never "no". Which history
+flag lives where follows what it describes: the child (Patient), the lesion's site (Lesion), or
+the visit (Encounter).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from .engine import vocab
+from .engine.labs import ANALYTE_CODES, ANALYTES
+
+
+def code_choices(codes: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(code, vocab.words(code).capitalize()) for code in codes]
+
+
+PATIENT_HISTORY_FLAGS = (
+    "preterm_birth", "nicu_stay", "neonatal_heel_sticks", "iv_calcium_received", "renal_disease",
+    "hyperparathyroidism", "vitamin_d_excess", "milk_alkali", "sarcoidosis", "malignancy",
+    "connective_tissue_disease", "down_syndrome", "perinatal_asphyxia_or_cooling",
+    "family_history_calcinosis",
+)
+LESION_HISTORY_FLAGS = (
+    "iv_calcium_at_lesion_site", "extravasation_documented", "electrode_paste_at_site",
+    "calcium_dressing_at_site", "local_trauma_at_site", "lesion_present_at_birth",
+)
+VISIT_HISTORY_FLAGS = ("fever", "hypercalcemia_symptoms", "ctd_signs")
+assert set(PATIENT_HISTORY_FLAGS + LESION_HISTORY_FLAGS + VISIT_HISTORY_FLAGS) == set(
+    vocab.HISTORY_FLAGS), "every contract history flag must be stored somewhere"
+
+FLAG_HELP = {
+    "neonatal_heel_sticks": "A parent's 'no' is weak evidence: newborn screening pricks almost "
+                            "every heel. Leave unknown unless the records say so.",
+    "iv_calcium_at_lesion_site": "IV calcium given through a line in this limb or at this site.",
+    "electrode_paste_at_site": "EEG/EMG/ABR electrode paste at this site.",
+    "local_trauma_at_site": "Injury, burn, scar, surgery or ischaemic injury at this site.",
+    "renal_disease": "CKD, ESRD or dialysis.",
+    "connective_tissue_disease": "JDM, SLE or scleroderma diagnosed.",
+    "ctd_signs": "Proximal weakness, heliotrope rash, Gottron papules or Raynaud.",
+    "hypercalcemia_symptoms": "Vomiting, poor feeding, irritability, constipation or polyuria.",
+}
+
+
+FLAG_LABELS = {
+    "nicu_stay": "NICU stay",
+    "iv_calcium_received": "IV calcium received",
+    "renal_disease": "Renal disease",
+    "vitamin_d_excess": "Vitamin D excess",
+    "milk_alkali": "Milk-alkali syndrome",
+    "connective_tissue_disease": "Connective tissue disease",
+    "perinatal_asphyxia_or_cooling": "Perinatal asphyxia or therapeutic cooling",
+    "family_history_calcinosis": "Family history of calcinosis",
+    "iv_calcium_at_lesion_site": "IV calcium at this site",
+    "extravasation_documented": "Extravasation documented",
+    "electrode_paste_at_site": "Electrode paste at this site",
+    "calcium_dressing_at_site": "Calcium dressing at this site",
+    "local_trauma_at_site": "Local injury at this site",
+    "lesion_present_at_birth": "Present at birth",
+    "hypercalcemia_symptoms": "Symptoms of hypercalcaemia",
+    "ctd_signs": "Signs of connective tissue disease",
+}
+
+
+def tri_state(name: str) -> models.BooleanField:
+    return models.BooleanField(null=True, blank=True, default=None,
+                               verbose_name=FLAG_LABELS.get(name, vocab.words(name).capitalize()),
+                               help_text=FLAG_HELP.get(name, ""))
+
+
+class Tracked(models.Model):
+    """Who created and last changed a clinical row, and when."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    # Consistency token: a save carrying an older version is refused, never overwrites.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        abstract = True
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    UNKNOWN = "unknown", "Unknown"
+
+
+record_number_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$",
+    "Use letters, digits and hyphens only (a pseudonymous record number, not a name).",
+)
+
+
+class Patient(Tracked):
+    record_number = models.CharField(max_length=32, unique=True,
+                                     validators=[record_number_validator],
+                                     help_text="Pseudonymous record number; no names.")
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    gestational_age_weeks = models.DecimalField(
+        max_digits=3, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal(22)), MaxValueValidator(Decimal(44))])
+    preterm_birth = tri_state("preterm_birth")
+    nicu_stay = tri_state("nicu_stay")
+    neonatal_heel_sticks = tri_state("neonatal_heel_sticks")
+    iv_calcium_received = tri_state("iv_calcium_received")
+    renal_disease = tri_state("renal_disease")
+    hyperparathyroidism = tri_state("hyperparathyroidism")
+    vitamin_d_excess = tri_state("vitamin_d_excess")
+    milk_alkali = tri_state("milk_alkali")
+    sarcoidosis = tri_state("sarcoidosis")
+    malignancy = tri_state("malignancy")
+    connective_tissue_disease = tri_state("connective_tissue_disease")
+    down_syndrome = tri_state("down_syndrome")
+    perinatal_asphyxia_or_cooling = tri_state("perinatal_asphyxia_or_cooling")
+    family_history_calcinosis = tri_state("family_history_calcinosis")
+
+    class Meta:
+        ordering = ["record_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gestational_age_weeks__isnull=True)
+                | Q(gestational_age_weeks__gte=22, gestational_age_weeks__lte=44),
+                name="patient_gestation_22_44"),
+        ]
+
+    def __str__(self) -> str:
+        return self.record_number
+
+
+class EncounterKind(models.TextChoices):
+    INITIAL = "initial", "Initial visit"
+    FOLLOW_UP = "follow_up", "Follow-up visit"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    CHANGES = "changes_requested", "Needs changes"
+
+
+class Encounter(Tracked):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    date = models.DateField(help_text="Date of the visit.")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="encounters")
+    kind = models.CharField(max_length=12, choices=EncounterKind.choices,
+                            default=EncounterKind.INITIAL)
+    notes = models.TextField(blank=True, max_length=5000)
+    fever = tri_state("fever")
+    hypercalcemia_symptoms = tri_state("hypercalcemia_symptoms")
+    ctd_signs = tri_state("ctd_signs")
+    review_status = models.CharField(max_length=20, choices=ReviewStatus.choices,
+                                     default=ReviewStatus.PENDING, db_index=True)
+    review_comment = models.TextField(blank=True, max_length=5000)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["patient", "-date"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.date:%Y-%m-%d} ({self.get_kind_display().lower()})"
+
+
+class LesionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Lesion(Tracked):
+    """A lesion of the child that persists across visits."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lesions")
+    label = models.CharField(max_length=80, blank=True,
+                             help_text="Short name, e.g. 'right heel nodule'.")
+    site = models.CharField(max_length=16, choices=code_choices(vocab.SITES))
+    heel_subsite = models.CharField(max_length=16, blank=True,
+                                    choices=code_choices(vocab.HEEL_SUBSITES))
+    laterality = models.CharField(max_length=12, blank=True,
+                                  choices=code_choices(vocab.LATERALITIES))
+    iv_calcium_at_lesion_site = tri_state("iv_calcium_at_lesion_site")
+    extravasation_documented = tri_state("extravasation_documented")
+    electrode_paste_at_site = tri_state("electrode_paste_at_site")
+    calcium_dressing_at_site = tri_state("calcium_dressing_at_site")
+    local_trauma_at_site = tri_state("local_trauma_at_site")
+    lesion_present_at_birth = tri_state("lesion_present_at_birth")
+    status = models.CharField(max_length=10, choices=LesionStatus.choices,
+                              default=LesionStatus.ACTIVE)
+    resolved_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(heel_subsite="") | Q(site="heel"),
+                                   name="lesion_subsite_only_on_heel"),
+            models.CheckConstraint(
+                condition=Q(status="resolved", resolved_on__isnull=False)
+                | Q(status="active", resolved_on__isnull=True),
+                name="lesion_resolved_has_date"),
+        ]
+
+    def __str__(self) -> str:
+        where = " ".join(filter(None, [self.get_laterality_display(),
+                                       self.get_heel_subsite_display(), self.get_site_display()]))
+        return self.label or where.lower()
+
+
+class LesionObservation(Tracked):
+    """A lesion as seen at one encounter: the contract's lesion fields."""
+
+    lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="observations")
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT,
+                                  related_name="observations")
+    count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1),
+                                                                MaxValueValidator(500)])
+    distribution = models.CharField(max_length=16, blank=True,
+                                    choices=code_choices(vocab.DISTRIBUTIONS))
+    largest_diameter_mm = models.DecimalField(max_digits=4, decimal_places=1, null=True,
+                                              blank=True)
+    perpendicular_diameter_mm = models.DecimalField(max_digits=4, decimal_places=1, null=True,
+                                                    blank=True)
+    color = models.CharField(max_length=16, blank=True, choices=code_choices(vocab.COLORS))
+    morphology = models.CharField(max_length=24, blank=True,
+                                  choices=code_choices(vocab.MORPHOLOGIES))
+    surface = models.CharField(max_length=16, blank=True, choices=code_choices(vocab.SURFACES))
+    consistency = models.CharField(max_length=12, blank=True,
+                                   choices=code_choices(vocab.CONSISTENCIES))
+    features = models.JSONField(default=list, blank=True)
+    onset_age_months = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    duration_weeks = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    trend = models.CharField(max_length=10, blank=True, choices=code_choices(vocab.TRENDS))
+
+    class Meta:
+        ordering = ["encounter__date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lesion", "encounter"],
+                                    name="one_observation_per_lesion_per_encounter"),
+            models.CheckConstraint(
+                condition=Q(largest_diameter_mm__isnull=True) | Q(largest_diameter_mm__gt=0),
+                name="observation_largest_positive"),
+            models.CheckConstraint(
+                condition=Q(perpendicular_diameter_mm__isnull=True)
+                | Q(perpendicular_diameter_mm__gt=0,
+                    perpendicular_diameter_mm__lte=models.F("largest_diameter_mm")),
+                name="observation_perpendicular_within_largest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lesion} at {self.encounter.date:%Y-%m-%d}"
+
+
+class LabResult(Tracked):
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="labs")
+    analyte = models.CharField(max_length=40, choices=[
+        (code, ANALYTES[code].label) for code in ANALYTE_CODES])
+    value = models.DecimalField(max_digits=12, decimal_places=4,
+                                validators=[MinValueValidator(Decimal(0))])
+    unit = models.CharField(max_length=12)
+    reference_low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["encounter", "analyte"],
+                                    name="one_result_per_analyte_per_encounter"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_analyte_display()} {self.value.normalize():f} {self.unit}"
+
+
+class ImagingModality(models.TextChoices):
+    XRAY = "xray", "X-ray"
+    ULTRASOUND = "ultrasound", "Ultrasound"
+    DERMOSCOPY = "dermoscopy", "Dermoscopy"
+    HISTOLOGY = "histology", "Histology"
+
+
+IMAGING_CODES = {
+    "xray": vocab.XRAY, "ultrasound": vocab.ULTRASOUND, "dermoscopy": vocab.DERMOSCOPY,
+    "histology": vocab.HISTOLOGY,
+}
+
+
+class ImagingFinding(Tracked):
+    """One imaging, dermoscopy or histology finding of an encounter (it applies to the lesions
+    observed at that encounter)."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="imaging")
+    modality = models.CharField(max_length=12, choices=ImagingModality.choices)
+    finding = models.CharField(max_length=40, choices=code_choices(
+        tuple(dict.fromkeys(code for codes in IMAGING_CODES.values() for code in codes))))
+
+    class Meta:
+        ordering = ["modality", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["encounter", "modality", "finding"],
+                                    name="imaging_finding_once"),
+            models.UniqueConstraint(fields=["encounter", "modality"],
+                                    condition=~Q(modality="dermoscopy"),
+                                    name="one_xray_ultrasound_histology_per_encounter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_modality_display()}: {self.get_finding_display()}"
+
+
+class ManagementCategory(models.TextChoices):
+    WATCHFUL_WAITING = "watchful_waiting", "Watchful waiting"
+    TREAT = "treat", "Treat"
+    REFER = "refer", "Refer"
+    URGENT = "urgent", "Urgent"
+
+
+class Assessment(models.Model):
+    """The engine's assessment of one observation: exact input, output and ruleset version."""
+
+    observation = models.ForeignKey(LesionObservation, on_delete=models.PROTECT,
+                                    related_name="assessments")
+    observation_version = models.PositiveIntegerField(default=1)
+    input_json = models.JSONField()
+    output_json = models.JSONField()
+    contract_version = models.PositiveSmallIntegerField()
+    ruleset_version = models.CharField(max_length=20)
+    age_months = models.DecimalField(max_digits=5, decimal_places=2)
+    # Denormalised from the output for filtering and lists; the JSON is the record.
+    leading_entity = models.CharField(max_length=60, db_index=True)
+    primary_subtype = models.CharField(max_length=12, blank=True, db_index=True,
+                                       choices=code_choices(vocab.SUBTYPES))
+    management_category = models.CharField(max_length=20, choices=ManagementCategory.choices,
+                                           db_index=True)
+    calcinosis = models.CharField(max_length=10, choices=code_choices(vocab.CALCINOSIS_LEVELS))
+    urgent = models.BooleanField(default=False)
+    follow_up_due = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["observation", "observation_version"],
+                                    name="one_assessment_per_observation_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment {self.pk} of {self.observation}"
+
+
+class Decision(models.TextChoices):
+    AGREE = "agree", "Agree with the assessment"
+    OVERRIDE = "override", "Override"
+
+
+class AssessmentDecision(models.Model):
+    """The clinician's decision on an assessment; rows are only added, so every decision is
+    kept beside the engine's output."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    final_subtypes = models.JSONField(default=list, blank=True)
+    final_entity = models.CharField(max_length=60)
+    final_management = models.CharField(max_length=20, choices=ManagementCategory.choices)
+    reason = models.TextField(blank=True, max_length=5000)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(decision="agree") | ~Q(reason=""),
+                                   name="override_needs_a_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.decided_by} ({self.decided_at:%Y-%m-%d})"
