@@ -18,6 +18,7 @@ from .models import (
     LESION_HISTORY_FLAGS,
     PATIENT_HISTORY_FLAGS,
     VISIT_HISTORY_FLAGS,
+    CourseStatus,
     Encounter,
     EncounterKind,
     ImagingFinding,
@@ -97,8 +98,54 @@ def record_contract_case(*, data: dict[str, Any], record_number: str, born: date
     return patient
 
 
+@dataclass(frozen=True)
+class DemoFollowUp:
+    record_number: str
+    on: date
+    status: str
+    changes: dict[str, Any]
+
+
+# Seed case A: "rechecked after 3 months, showed full resolution" (13 weeks after the first visit).
+# DEMO-D: a heel-stick nodule that grows and reddens instead of fading: an atypical course.
+DEMO_FOLLOW_UPS = (
+    DemoFollowUp("DEMO-A", date(2026, 11, 9), CourseStatus.RESOLVED, {}),
+    DemoFollowUp("DEMO-D", date(2026, 8, 3), CourseStatus.LARGER,
+                 {"largest_diameter_mm": Decimal(6), "perpendicular_diameter_mm": Decimal(5),
+                  "features": ["erythema_around", "tenderness"], "trend": "growing"}),
+)
+ATYPICAL_CASE = {
+    "patient": {"age_months": 14, "sex": "male",
+                "history": {"preterm_birth": True, "gestational_age_weeks": 33,
+                            "nicu_stay": True, "neonatal_heel_sticks": True,
+                            "iv_calcium_received": False, "renal_disease": False}},
+    "lesion": {"site": "heel", "heel_subsite": "lateral", "laterality": "left", "count": 1,
+               "distribution": "localized", "largest_diameter_mm": 3,
+               "perpendicular_diameter_mm": 3, "color": "white", "morphology": "papule",
+               "surface": "smooth", "consistency": "hard", "features": [],
+               "onset_age_months": 11, "duration_weeks": 12, "trend": "stable"},
+    "labs": [], "imaging": {},
+}
+
+
+def record_follow_up(*, patient: Patient, on: date, status: str, changes: dict[str, Any],
+                     user: AbstractBaseUser) -> None:
+    """A follow-up of the patient's first lesion, copying its last observation plus changes."""
+    lesion = patient.lesions.order_by("id").first()
+    last = lesion.observations.order_by("-encounter__date", "-id").first()
+    fields = {name: getattr(last, name) for name in (
+        "count", "distribution", "largest_diameter_mm", "perpendicular_diameter_mm", "color",
+        "morphology", "surface", "consistency", "features", "onset_age_months", "trend")}
+    fields.update(changes)
+    observation = LesionObservation(course_status=status, **fields)
+    services.encounter_record(patient=patient,
+                              encounter=Encounter(date=on, kind=EncounterKind.FOLLOW_UP),
+                              entries=[services.LesionEntry(lesion, observation)], labs=[],
+                              imaging=[], user=user)
+
+
 def load_demo(user: AbstractBaseUser) -> list[str]:
-    """Create the demo patients that do not exist yet; return the record numbers created."""
+    """Create whatever part of the demo does not exist yet; return what was created."""
     created = []
     for case in DEMO_CASES:
         if Patient.objects.filter(record_number=case.record_number).exists():
@@ -107,4 +154,16 @@ def load_demo(user: AbstractBaseUser) -> list[str]:
         record_contract_case(data=data, record_number=case.record_number, born=case.born,
                              visit=case.visit, label=case.label, user=user)
         created.append(case.record_number)
+    if not Patient.objects.filter(record_number="DEMO-D").exists():
+        record_contract_case(data=ATYPICAL_CASE, record_number="DEMO-D", born=date(2025, 3, 1),
+                             visit=date(2026, 5, 1), label="left lateral heel nodule",
+                             user=user)
+        created.append("DEMO-D")
+    for follow_up in DEMO_FOLLOW_UPS:
+        patient = Patient.objects.get(record_number=follow_up.record_number)
+        if patient.encounters.filter(date=follow_up.on).exists():
+            continue
+        record_follow_up(patient=patient, on=follow_up.on, status=follow_up.status,
+                         changes=follow_up.changes, user=user)
+        created.append(f"{follow_up.record_number} follow-up {follow_up.on:%Y-%m-%d}")
     return created

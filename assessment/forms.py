@@ -25,8 +25,10 @@ from .models import (
     LESION_HISTORY_FLAGS,
     PATIENT_HISTORY_FLAGS,
     VISIT_HISTORY_FLAGS,
+    CourseStatus,
     Decision,
     Encounter,
+    EncounterKind,
     ImagingFinding,
     LabResult,
     Lesion,
@@ -166,6 +168,43 @@ OBSERVATION_FIELDS = ["count", "distribution", "largest_diameter_mm",
 SIZE_VALIDATORS = [MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal(300))]
 
 
+def _add_observation_fields(form: forms.Form) -> None:
+    """How a lesion looks at one visit: the contract's lesion fields, with units in labels."""
+    form.fields.update(forms.fields_for_model(LesionObservation, fields=OBSERVATION_FIELDS))
+    form.fields["features"] = forms.MultipleChoiceField(
+        required=False, choices=code_choices(vocab.FEATURES), widget=forms.CheckboxSelectMultiple)
+    for name in ("largest_diameter_mm", "perpendicular_diameter_mm"):
+        form.fields[name].validators.extend(SIZE_VALIDATORS)
+    form.fields["largest_diameter_mm"].label = "Largest diameter (mm)"
+    form.fields["perpendicular_diameter_mm"].label = "Perpendicular diameter (mm)"
+    form.fields["onset_age_months"].label = "Age when first noticed (months)"
+    form.fields["duration_weeks"].label = "Duration (weeks)"
+    form.fields["onset_age_months"].validators.append(MaxValueValidator(Decimal(216)))
+    for name in ("onset_age_months", "duration_weeks"):
+        form.fields[name].validators.append(MinValueValidator(Decimal(0)))
+    for name, field in form.fields.items():
+        if isinstance(field, forms.TypedChoiceField) and name != "site":
+            field.choices = [("", "Not recorded"), *[c for c in field.choices if c[0]]]
+
+
+def _check_sizes(form: forms.Form, cleaned: dict[str, Any]) -> None:
+    largest = cleaned.get("largest_diameter_mm")
+    perpendicular = cleaned.get("perpendicular_diameter_mm")
+    if perpendicular is not None and largest is None:
+        form.add_error("largest_diameter_mm", "Give the largest diameter as well.")
+    if largest is not None and perpendicular is not None and perpendicular > largest:
+        form.add_error("perpendicular_diameter_mm",
+                       f"Cannot exceed the largest diameter ({largest} mm).")
+
+
+def _observation(data: dict[str, Any], **extra: Any) -> LesionObservation:
+    observation = LesionObservation(**{name: data.get(name) for name in OBSERVATION_FIELDS},
+                                    features=sorted(data.get("features") or []), **extra)
+    for name in ("distribution", "color", "morphology", "surface", "consistency", "trend"):
+        setattr(observation, name, data.get(name) or "")
+    return observation
+
+
 class LesionEntryForm(forms.Form):
     """One lesion seen at this visit: where it is (the lesion) and how it looks (observation)."""
 
@@ -174,24 +213,13 @@ class LesionEntryForm(forms.Form):
         self.fields.update(forms.fields_for_model(Lesion, fields=LESION_FIELDS))
         for name in LESION_HISTORY_FLAGS:
             self.fields[name] = tri_state_field(Lesion._meta.get_field(name))
-        self.fields.update(forms.fields_for_model(LesionObservation, fields=OBSERVATION_FIELDS))
-        self.fields["features"] = forms.MultipleChoiceField(
-            required=False, choices=code_choices(vocab.FEATURES),
-            widget=forms.CheckboxSelectMultiple)
-        for name in ("largest_diameter_mm", "perpendicular_diameter_mm"):
-            self.fields[name].validators.extend(SIZE_VALIDATORS)
-        self.fields["largest_diameter_mm"].label = "Largest diameter (mm)"
-        self.fields["perpendicular_diameter_mm"].label = "Perpendicular diameter (mm)"
-        self.fields["onset_age_months"].label = "Age when first noticed (months)"
-        self.fields["duration_weeks"].label = "Duration (weeks)"
-        self.fields["onset_age_months"].validators.append(MaxValueValidator(Decimal(216)))
-        for name in ("onset_age_months", "duration_weeks"):
-            self.fields[name].validators.append(MinValueValidator(Decimal(0)))
+        _add_observation_fields(self)
         self.fields["heel_subsite"].help_text = "Only for lesions on the heel."
         self.fields["site"].choices = [("", "Choose the site"), *code_choices(vocab.SITES)]
-        for name, field in self.fields.items():
-            if isinstance(field, forms.TypedChoiceField) and name != "site":
-                field.choices = [("", "Not recorded"), *[c for c in field.choices if c[0]]]
+        self.fields["heel_subsite"].choices = [("", "Not recorded"),
+                                               *code_choices(vocab.HEEL_SUBSITES)]
+        self.fields["laterality"].choices = [("", "Not recorded"),
+                                             *code_choices(vocab.LATERALITIES)]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -211,25 +239,75 @@ class LesionEntryForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("heel_subsite") and cleaned.get("site") not in (None, "heel"):
             self.add_error("heel_subsite", "Heel subsite is only used when the site is the heel.")
-        largest = cleaned.get("largest_diameter_mm")
-        perpendicular = cleaned.get("perpendicular_diameter_mm")
-        if perpendicular is not None and largest is None:
-            self.add_error("largest_diameter_mm", "Give the largest diameter as well.")
-        if largest is not None and perpendicular is not None and perpendicular > largest:
-            self.add_error("perpendicular_diameter_mm",
-                           f"Cannot exceed the largest diameter ({largest} mm).")
+        _check_sizes(self, cleaned)
         return cleaned
 
     def instances(self) -> LesionEntry:
         data = self.cleaned_data
         lesion = Lesion(**{name: data.get(name) or "" for name in LESION_FIELDS},
                         **{name: data.get(name) for name in LESION_HISTORY_FLAGS})
-        observation = LesionObservation(
-            **{name: data.get(name) for name in OBSERVATION_FIELDS},
-            features=sorted(data.get("features") or []))
-        for name in ("distribution", "color", "morphology", "surface", "consistency", "trend"):
-            setattr(observation, name, data.get(name) or "")
-        return LesionEntry(lesion=lesion, observation=observation)
+        return LesionEntry(lesion=lesion, observation=_observation(data))
+
+
+COURSE_TREND = {"larger": "growing", "smaller": "shrinking", "present": "stable"}
+
+
+class FollowUpLesionForm(forms.Form):
+    """An existing lesion at a follow-up visit, prefilled from its last observation."""
+
+    def __init__(self, *args: Any, lesion: Lesion, last: LesionObservation | None,
+                 selected: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lesion, self.last = lesion, last
+        self.fields["include"] = forms.BooleanField(
+            required=False, initial=selected, label=f"Seen at this visit: {lesion}")
+        self.fields["course_status"] = forms.ChoiceField(
+            required=False, label="Since the last visit",
+            choices=[("", "Choose"), *CourseStatus.choices])
+        _add_observation_fields(self)
+        if last is not None and not self.is_bound:
+            self.initial.update({name: getattr(last, name) for name in OBSERVATION_FIELDS})
+            self.initial["features"] = list(last.features or [])
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(Column("include", css_class="col-md-6"), Column("course_status")),
+            Div(Row(Column("count"), Column("distribution"), Column("largest_diameter_mm"),
+                    Column("perpendicular_diameter_mm")),
+                Row(Column("color"), Column("morphology"), Column("surface"),
+                    Column("consistency")),
+                Row(Column("onset_age_months"), Column("duration_weeks"), Column("trend")),
+                InlineCheckboxes("features"), css_class="followup-details"),
+        )
+
+    @property
+    def included(self) -> bool:
+        return bool(self.cleaned_data.get("include"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("include"):
+            self._errors = type(self._errors)()  # nothing about an unseen lesion is checked
+            return cleaned
+        status = cleaned.get("course_status")
+        if not status:
+            self.add_error("course_status", "Say how the lesion has changed (or that it has "
+                                            "resolved).")
+        elif status != CourseStatus.RESOLVED:
+            _check_sizes(self, cleaned)
+        return cleaned
+
+    def instances(self) -> LesionEntry:
+        data = dict(self.cleaned_data)
+        status = data["course_status"]
+        if status == CourseStatus.RESOLVED:
+            observation = LesionObservation(count=self.last.count if self.last else 1,
+                                            course_status=status)
+        else:
+            data["trend"] = data.get("trend") or COURSE_TREND[status]
+            observation = _observation(data, course_status=status)
+        return LesionEntry(lesion=self.lesion, observation=observation)
 
 
 class RequiredFirstFormSet(forms.BaseFormSet):
@@ -360,27 +438,53 @@ class EncounterEntry:
     they typed.
     """
 
-    def __init__(self, data: Any = None, *, patient: Patient) -> None:
+    def __init__(self, data: Any = None, *, patient: Patient,
+                 follow_up: list[tuple[Lesion, LesionObservation | None, bool]] | None = None
+                 ) -> None:
+        """``follow_up``: existing lesions with their last observation and whether to tick
+        them; without it the page records a first visit with new lesions."""
         self.patient = patient
+        self.is_follow_up = follow_up is not None
         self.encounter_form = EncounterForm(data, patient=patient, prefix="visit")
-        self.lesions = LesionEntryFormSet(data, prefix="lesion")
+        if self.is_follow_up:
+            del self.encounter_form.fields["kind"]
+            self.lesions = None
+            self.lesion_forms: list[Any] = [
+                FollowUpLesionForm(data, lesion=lesion, last=last, selected=selected,
+                                   prefix=f"lesion-{lesion.pk}")
+                for lesion, last, selected in follow_up]
+        else:
+            self.lesions = LesionEntryFormSet(data, prefix="lesion")
+            self.lesion_forms = self.lesions.forms
         self.labs = LabFormSet(data, prefix="lab")
         self.imaging = ImagingForm(data, prefix="imaging")
         self.page_errors: list[str] = []
 
     @property
     def parts(self) -> list[Any]:
-        return [self.encounter_form, self.lesions, self.labs, self.imaging]
+        return [self.encounter_form, *([self.lesions] if self.lesions is not None else
+                                       self.lesion_forms), self.labs, self.imaging]
 
     def is_valid(self) -> bool:
         if not all(part.is_valid() for part in self.parts):
             return False
         self.encounter = self.encounter_form.save(commit=False)
-        self.entries = [form.instances() for form in self.lesions.forms if form.has_changed()]
+        if self.is_follow_up:
+            self.encounter.kind = EncounterKind.FOLLOW_UP
+            self.entry_forms = [form for form in self.lesion_forms if form.included]
+            if not self.entry_forms:
+                self.page_errors.append("Tick at least one lesion seen at this visit.")
+                return False
+            self._check_follow_up_dates()
+        else:
+            self.entry_forms = [form for form in self.lesion_forms if form.has_changed()]
+        self.entries = [form.instances() for form in self.entry_forms]
         self.lab_rows = [(i, lab) for i, form in enumerate(self.labs.forms)
                          if (lab := form.instance()) is not None]
         self.imaging_items = self.imaging.instances()
         for index, entry in enumerate(self.entries):
+            if entry.observation.course_status == CourseStatus.RESOLVED:
+                continue  # nothing left to assess
             data = contract_input(patient=self.patient, encounter=self.encounter,
                                   lesion=entry.lesion, observation=entry.observation,
                                   labs=[lab for _, lab in self.lab_rows],
@@ -392,7 +496,19 @@ class EncounterEntry:
                     self._place(item.field, item.message, index)
         return not self.page_errors and all(not part.errors for part in
                                             [self.encounter_form, self.imaging]) and all(
-            not form.errors for form in [*self.lesions.forms, *self.labs.forms])
+            not form.errors for form in [*self.lesion_forms, *self.labs.forms])
+
+    @property
+    def lesion_errors(self) -> bool:
+        return any(form.errors for form in self.lesion_forms)
+
+    def _check_follow_up_dates(self) -> None:
+        visit = self.encounter.date
+        for form in self.entry_forms:
+            if form.last is not None and visit <= form.last.encounter.date:
+                self.encounter_form.add_error(
+                    "date", f"{form.lesion} was last seen on {form.last.encounter.date:%Y-%m-%d};"
+                            " a follow-up must come after it.")
 
     def _place(self, path: str, message: str, lesion_index: int) -> None:
         match = _ENGINE_PATH.match(path)
@@ -401,7 +517,7 @@ class EncounterEntry:
         target: forms.Form | None = None
         field: str | None = None
         if root == "lesion":
-            target, field = self.lesions.forms[lesion_index], rest
+            target, field = self.entry_forms[lesion_index], rest
         elif root == "labs" and match and match["index"] is not None:
             form_index = self.lab_rows[int(match["index"])][0]
             target, field = self.labs.forms[form_index], rest
@@ -412,7 +528,7 @@ class EncounterEntry:
             if name in VISIT_HISTORY_FLAGS:
                 target, field = self.encounter_form, name
             elif name in LESION_HISTORY_FLAGS:
-                target, field = self.lesions.forms[lesion_index], name
+                target, field = self.entry_forms[lesion_index], name
             elif name == "age_months":
                 target, field = self.encounter_form, "date"
         field = field.split("[")[0] if field else field
@@ -474,3 +590,19 @@ class DecisionForm(forms.Form):
                 cleaned["final_subtypes"] = [entity.subtype] if entity.subtype and \
                     entity.calcinosis != "no" else []
         return cleaned
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(label="Photo (JPEG or PNG)", widget=forms.ClearableFileInput(
+        attrs={"accept": "image/jpeg,image/png"}))
+    caption = forms.CharField(required=False, max_length=200)
+
+    def clean_image(self) -> Any:
+        from .photos import PhotoRejected, clean_photo
+
+        upload = self.cleaned_data["image"]
+        try:
+            self.cleaned_photo = clean_photo(upload, size=upload.size)
+        except PhotoRejected as error:
+            raise forms.ValidationError(str(error)) from None
+        return upload

@@ -206,9 +206,14 @@ class Lesion(Tracked):
     status = models.CharField(max_length=10, choices=LesionStatus.choices,
                               default=LesionStatus.ACTIVE)
     resolved_on = models.DateField(null=True, blank=True)
+    # Kept current by the services from the latest assessment, so the worklist is one query.
+    next_follow_up_due = models.DateField(null=True, blank=True)
+    atypical_course = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["status", "next_follow_up_due"]),
+                   models.Index(fields=["status", "atypical_course"])]
         constraints = [
             models.CheckConstraint(condition=Q(heel_subsite="") | Q(site="heel"),
                                    name="lesion_subsite_only_on_heel"),
@@ -224,12 +229,21 @@ class Lesion(Tracked):
         return self.label or where.lower()
 
 
+class CourseStatus(models.TextChoices):
+    PRESENT = "present", "Present, unchanged"
+    SMALLER = "smaller", "Smaller"
+    LARGER = "larger", "Larger"
+    RESOLVED = "resolved", "Resolved"
+
+
 class LesionObservation(Tracked):
     """A lesion as seen at one encounter: the contract's lesion fields."""
 
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="observations")
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT,
                                   related_name="observations")
+    # Blank at the first visit; at a follow-up, how the lesion has changed since.
+    course_status = models.CharField(max_length=10, blank=True, choices=CourseStatus.choices)
     count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1),
                                                                 MaxValueValidator(500)])
     distribution = models.CharField(max_length=16, blank=True,
@@ -353,6 +367,9 @@ class Assessment(models.Model):
     calcinosis = models.CharField(max_length=10, choices=code_choices(vocab.CALCINOSIS_LEVELS))
     urgent = models.BooleanField(default=False)
     follow_up_due = models.DateField(null=True, blank=True)
+    # Course checks evaluated at a follow-up (assessment.engine.course): id, text, source.
+    course_flags = models.JSONField(default=list, blank=True)
+    atypical_course = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
@@ -396,3 +413,37 @@ class AssessmentDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} by {self.decided_by} ({self.decided_at:%Y-%m-%d})"
+
+
+def photo_path(instance: Photo, filename: str) -> str:
+    # A random name: nothing about the child in the file system.
+    import uuid
+
+    return f"photos/{uuid.uuid4().hex}.{instance.image_format.lower()}"
+
+
+class Photo(models.Model):
+    """A clinical photo of an observation. Stored under MEDIA_ROOT (never under static files)
+    with EXIF removed, and served only through a permission-checked view."""
+
+    observation = models.ForeignKey(LesionObservation, on_delete=models.PROTECT,
+                                    related_name="photos")
+    image = models.FileField(upload_to=photo_path)
+    image_format = models.CharField(max_length=4, choices=[("JPEG", "JPEG"), ("PNG", "PNG")])
+    width_px = models.PositiveIntegerField()
+    height_px = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    caption = models.CharField(max_length=200, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["observation__encounter__date", "id"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of {self.observation}"
+
+    @property
+    def content_type(self) -> str:
+        return "image/jpeg" if self.image_format == "JPEG" else "image/png"

@@ -3,6 +3,7 @@ order a clinician acts on it, with this child's dates."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -65,4 +66,53 @@ def assessment_view_model(assessment: Assessment) -> dict[str, Any]:
                            management_label=words(d.final_management).capitalize())
                       for d in decisions],
         "current_decision": decisions[0] if decisions else None,
+        "course_flags": assessment.course_flags,
     }
+
+
+def timeline_view_model(lesion: Any) -> dict[str, Any]:
+    """Every observation of a lesion in visit order with the child's age, the chart series and,
+    once resolved, the time to resolution."""
+    from .clinical import age_in_months
+    from .engine.course import resolution_sentence
+
+    born = lesion.patient.date_of_birth
+    rows, points = [], []
+    window = None
+    for observation in lesion.observations.all():
+        encounter = observation.encounter
+        age = age_in_months(born, encounter.date)
+        assessments = list(observation.assessments.all())
+        latest = assessments[0] if assessments else None
+        largest = observation.largest_diameter_mm
+        perpendicular = observation.perpendicular_diameter_mm
+        resolved = observation.course_status == "resolved"
+        size = 0.0 if resolved else (float(largest) if largest is not None else None)
+        area = None
+        if resolved:
+            area = 0.0
+        elif largest is not None and perpendicular is not None:
+            # Area of an ellipse with these two diameters.
+            area = round(math.pi * float(largest) * float(perpendicular) / 4, 1)
+        if latest is not None:
+            expected = latest.output_json["expected_course"]
+            if expected.get("resolution_expected_by_age_months"):
+                window = {"from": expected["resolution_expected_by_age_months"][0],
+                          "to": expected["resolution_expected_by_age_months"][1],
+                          "basis": expected.get("basis") or ""}
+        rows.append({"observation": observation, "encounter": encounter, "age": age,
+                     "age_words": age_words(age), "assessment": latest,
+                     "photos": list(observation.photos.all()), "resolved": resolved})
+        points.append({"date": encounter.date.isoformat(), "age_months": age,
+                       "largest_mm": size, "area_mm2": area,
+                       "status": observation.course_status or "first visit"})
+    if not any(p["area_mm2"] for p in points):
+        for point in points:  # no measured area: a lone "0 at resolution" says nothing
+            point["area_mm2"] = None
+    resolution = None
+    if lesion.status == "resolved" and rows:
+        resolution = resolution_sentence(rows[0]["encounter"].date, lesion.resolved_on,
+                                         age_in_months(born, lesion.resolved_on))
+    return {"rows": rows, "resolution": resolution,
+            "chart": {"points": points, "window": window},
+            "photos_by_visit": [row for row in rows if row["photos"]]}

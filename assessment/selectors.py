@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -13,8 +16,13 @@ from .models import (
     Encounter,
     Lesion,
     LesionObservation,
+    LesionStatus,
     Patient,
+    Photo,
+    ReviewStatus,
 )
+
+WORKLIST_LIMIT = 50
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -75,3 +83,67 @@ def assessment_for(user: User, pk: int) -> Assessment:
     ).prefetch_related(
         Prefetch("decisions", queryset=AssessmentDecision.objects.select_related("decided_by")))
     return get_object_or_404(queryset, pk=pk)
+
+
+def lesions_visible_to(user: User) -> QuerySet[Lesion]:
+    return Lesion.objects.filter(patient__in=patients_visible_to(user))
+
+
+def lesion_timeline(user: User, pk: int) -> Lesion:
+    """A lesion with every observation in visit order, their assessments and photos."""
+    observations = LesionObservation.objects.select_related("encounter").prefetch_related(
+        Prefetch("assessments", queryset=Assessment.objects.order_by("-created_at", "-id")),
+        Prefetch("photos", queryset=Photo.objects.order_by("id")),
+    ).order_by("encounter__date", "id")
+    queryset = lesions_visible_to(user).select_related("patient").prefetch_related(
+        Prefetch("observations", queryset=observations))
+    return get_object_or_404(queryset, pk=pk)
+
+
+def follow_up_candidates(user: User, patient: Patient
+                         ) -> list[tuple[Lesion, LesionObservation | None]]:
+    """The patient's active lesions, each with its latest observation (for prefilling)."""
+    observations = LesionObservation.objects.select_related("encounter").order_by(
+        "-encounter__date", "-id")
+    lesions = lesions_visible_to(user).filter(patient=patient, status=LesionStatus.ACTIVE
+                                              ).prefetch_related(
+        Prefetch("observations", queryset=observations)).order_by("id")
+    return [(lesion, next(iter(lesion.observations.all()), None)) for lesion in lesions]
+
+
+def observation_for(user: User, pk: int) -> LesionObservation:
+    queryset = LesionObservation.objects.filter(
+        lesion__in=lesions_visible_to(user)).select_related("lesion", "encounter")
+    return get_object_or_404(queryset, pk=pk)
+
+
+def photo_for(user: User, pk: int) -> Photo:
+    queryset = Photo.objects.filter(
+        observation__lesion__patient__in=patients_visible_to(user))
+    return get_object_or_404(queryset, pk=pk)
+
+
+def worklist(user: User, today: date) -> dict[str, Any]:
+    """What needs attention: follow-ups due this week and overdue, lesions with an atypical
+    course, visits awaiting review. A fixed number of queries whatever the registry size."""
+    active = lesions_visible_to(user).filter(status=LesionStatus.ACTIVE).select_related(
+        "patient")
+    week_end = today + timedelta(days=7)
+    due = active.filter(next_follow_up_due__gte=today, next_follow_up_due__lt=week_end)
+    overdue = active.filter(next_follow_up_due__lt=today)
+    atypical = active.filter(atypical_course=True)
+    review = Encounter.objects.filter(
+        patient__in=patients_visible_to(user), review_status=ReviewStatus.PENDING
+    ).select_related("patient", "clinician")
+    return {
+        "today": today,
+        "week_end": week_end - timedelta(days=1),
+        "due": list(due.order_by("next_follow_up_due", "id")[:WORKLIST_LIMIT]),
+        "due_count": due.count(),
+        "overdue": list(overdue.order_by("next_follow_up_due", "id")[:WORKLIST_LIMIT]),
+        "overdue_count": overdue.count(),
+        "atypical": list(atypical.order_by("next_follow_up_due", "id")[:WORKLIST_LIMIT]),
+        "atypical_count": atypical.count(),
+        "review": list(review.order_by("date", "id")[:WORKLIST_LIMIT]),
+        "review_count": review.count(),
+    }

@@ -13,17 +13,22 @@ from django.db.models import F
 
 from . import engine
 from .clinical import age_in_months, contract_input
+from .engine.course import CourseContext, Visit, check_course
 from .models import (
     Assessment,
     AssessmentDecision,
+    CourseStatus,
     Decision,
     Encounter,
     ImagingFinding,
     LabResult,
     Lesion,
     LesionObservation,
+    LesionStatus,
     Patient,
+    Photo,
 )
+from .photos import CleanPhoto
 
 
 class StaleEdit(Exception):
@@ -102,14 +107,79 @@ def encounter_record(
                 _stamp(lesion, user, new=True)
                 lesion.full_clean()
                 lesion.save()
+            elif lesion.patient_id != patient.pk or lesion.status != LesionStatus.ACTIVE:
+                raise ValueError("a follow-up can only observe this patient's active lesions")
+            previous = _latest_observation(lesion)
             observation.lesion = lesion
             observation.encounter = encounter
             _stamp(observation, user, new=True)
             observation.full_clean()
             observation.save()
-            assessment_run(patient=patient, encounter=encounter, lesion=lesion,
-                           observation=observation, labs=labs, imaging=imaging, user=user)
+            if observation.course_status == CourseStatus.RESOLVED:
+                _lesion_resolve(lesion=lesion, on=encounter.date, user=user)
+                continue
+            assessment = assessment_run(patient=patient, encounter=encounter, lesion=lesion,
+                                        observation=observation, labs=labs, imaging=imaging,
+                                        user=user)
+            if previous is not None:
+                _course_check(assessment=assessment, previous=previous, patient=patient)
+            lesion.next_follow_up_due = assessment.follow_up_due
+            lesion.atypical_course = assessment.atypical_course
+            _stamp(lesion, user, new=False)
+            lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
+                                       "updated_at"])
     return encounter
+
+
+def _latest_observation(lesion: Lesion) -> LesionObservation | None:
+    if lesion.pk is None:
+        return None
+    return (LesionObservation.objects.filter(lesion=lesion).select_related("encounter")
+            .prefetch_related("assessments").order_by("-encounter__date", "-id").first())
+
+
+def _visit(observation: LesionObservation, patient: Patient) -> Visit:
+    def number(value: Any) -> float | None:
+        return None if value is None else float(value)
+
+    return Visit(on=observation.encounter.date,
+                 age_months=age_in_months(patient.date_of_birth, observation.encounter.date),
+                 status=observation.course_status,
+                 largest_diameter_mm=number(observation.largest_diameter_mm),
+                 perpendicular_diameter_mm=number(observation.perpendicular_diameter_mm),
+                 surface=observation.surface or None, color=observation.color or None,
+                 features=frozenset(observation.features or []))
+
+
+def _course_check(*, assessment: Assessment, previous: LesionObservation,
+                  patient: Patient) -> None:
+    """Evaluate the course checks for this follow-up and store them on its assessment."""
+    earlier = max(previous.assessments.all(), key=lambda a: (a.created_at, a.pk), default=None)
+    window = None
+    management, due = "", None
+    if earlier is not None:
+        expected = earlier.output_json["expected_course"]["resolution_expected_by_age_months"]
+        window = tuple(expected) if expected else None
+        management, due = earlier.management_category, earlier.follow_up_due
+    flags = check_course(CourseContext(
+        previous=_visit(previous, patient), current=_visit(assessment.observation, patient),
+        expected_window_months=window, previous_management=management,
+        previous_follow_up_due=due))
+    if flags:
+        assessment.course_flags = flags
+        assessment.atypical_course = True
+        assessment.save(update_fields=["course_flags", "atypical_course"])
+
+
+def _lesion_resolve(*, lesion: Lesion, on: Any, user: AbstractBaseUser) -> None:
+    lesion.status = LesionStatus.RESOLVED
+    lesion.resolved_on = on
+    lesion.next_follow_up_due = None
+    lesion.atypical_course = False
+    _stamp(lesion, user, new=False)
+    lesion.full_clean()
+    lesion.save(update_fields=["status", "resolved_on", "next_follow_up_due", "atypical_course",
+                               "updated_by", "updated_at"])
 
 
 def assessment_run(*, patient: Patient, encounter: Encounter, lesion: Lesion,
@@ -173,3 +243,17 @@ def encounter_review(*, encounter: Encounter, status: str, comment: str,
                                   "reviewed_at", "version", "updated_at"])
     encounter.refresh_from_db(fields=["version"])
     return encounter
+
+
+@transaction.atomic
+def photo_attach(*, observation: LesionObservation, photo: CleanPhoto, caption: str,
+                 user: AbstractBaseUser) -> Photo:
+    """Store an already cleaned photo (validated, EXIF removed) for an observation."""
+    from django.core.files.base import ContentFile
+
+    row = Photo(observation=observation, image_format=photo.format, width_px=photo.width,
+                height_px=photo.height, size_bytes=len(photo.data), caption=caption.strip(),
+                uploaded_by=user)
+    row.image.save("upload", ContentFile(photo.data), save=False)
+    row.save()
+    return row

@@ -6,15 +6,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
-from .forms import DecisionForm, EncounterEntry, PatientForm, PatientSearchForm
+from .forms import DecisionForm, EncounterEntry, PatientForm, PatientSearchForm, PhotoForm
 from .models import LesionStatus
-from .presenters import assessment_view_model
+from .presenters import assessment_view_model, timeline_view_model
 
 PAGE_SIZE = 25
 
@@ -26,7 +27,10 @@ def require_perm(request: HttpRequest, perm: str) -> None:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("patient-list")
+    """The worklist: what needs the clinician's attention today."""
+    require_perm(request, "assessment.view_patient")
+    return render(request, "assessment/worklist.html",
+                  selectors.worklist(request.user, timezone.localdate()))
 
 
 @require_GET
@@ -147,3 +151,64 @@ def assessment_decide(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment, "view": assessment_view_model(assessment),
         "decision_form": form, "can_decide": True,
     }, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = selectors.patient_for(request.user, patient_pk)
+    require_perm(request, "assessment.add_encounter")
+    candidates = selectors.follow_up_candidates(request.user, patient)
+    if not candidates:
+        messages.info(request, "This patient has no active lesion to follow up.")
+        return redirect("patient-detail", pk=patient.pk)
+    only = request.GET.get("lesion")
+    follow_up = [(lesion, last, not only or str(lesion.pk) == only) for lesion, last in candidates]
+    entry = EncounterEntry(request.POST or None, patient=patient, follow_up=follow_up)
+    if request.method == "POST" and entry.is_valid():
+        services.encounter_record(
+            patient=patient, encounter=entry.encounter, entries=entry.entries,
+            labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items,
+            user=request.user)
+        first = entry.entries[0].lesion
+        messages.success(request, "Follow-up recorded.")
+        return redirect("lesion-timeline", pk=first.pk)
+    return render(request, "assessment/encounter_form.html",
+                  {"patient": patient, "entry": entry},
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_GET
+def lesion_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    lesion = selectors.lesion_timeline(request.user, pk)
+    return render(request, "assessment/lesion_timeline.html", {
+        "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": PhotoForm(),
+        "can_add": request.user.has_perm("assessment.add_encounter"),
+    })
+
+
+@require_POST
+def photo_upload(request: HttpRequest, observation_pk: int) -> HttpResponse:
+    observation = selectors.observation_for(request.user, observation_pk)
+    require_perm(request, "assessment.change_lesionobservation")
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        services.photo_attach(observation=observation, photo=form.cleaned_photo,
+                              caption=form.cleaned_data["caption"], user=request.user)
+        messages.success(request, "Photo attached (location and camera data removed).")
+        return redirect("lesion-timeline", pk=observation.lesion_id)
+    lesion = selectors.lesion_timeline(request.user, observation.lesion_id)
+    return render(request, "assessment/lesion_timeline.html", {
+        "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": form,
+        "photo_observation": observation.pk,
+        "can_add": request.user.has_perm("assessment.add_encounter"),
+    }, status=400)
+
+
+@require_GET
+def photo_view(request: HttpRequest, pk: int) -> FileResponse:
+    photo = selectors.photo_for(request.user, pk)
+    response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+    response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.' \
+                                       f'{"jpg" if photo.image_format == "JPEG" else "png"}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

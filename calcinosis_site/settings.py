@@ -122,6 +122,13 @@ STORAGES = {
     },
 }
 
+# Uploaded clinical photos: outside the static files, served only by a permission-checked view
+# (there is deliberately no MEDIA_URL route).
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+PHOTO_MAX_PIXELS = 40_000_000  # larger images are refused as possible decompression bombs
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

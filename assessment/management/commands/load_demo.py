@@ -36,4 +36,4 @@ class Command(BaseCommand):
         if created:
             self.stdout.write(f"Demo patients created: {', '.join(created)}.")
         else:
-            self.stdout.write("Demo patients already present; nothing to do.")
+            self.stdout.write("Demo data already present; nothing to do.")
