@@ -47,11 +47,13 @@ def age_in_months(born: date, on: date) -> float:
 
 
 def age_words(months: float) -> str:
+    """Age as clinicians write it: days for neonates, months and days to 3 years, then years."""
     whole = int(months)
+    days = round((months - whole) * DAYS_PER_MONTH)
     if whole < 1:
-        return f"{round(months * DAYS_PER_MONTH)} days"
+        return f"{days} days"
     if whole < 36:
-        return f"{whole} months"
+        return f"{whole} months" + (f" {days} days" if days else "")
     return f"{whole // 12} years {whole % 12} months"
 
 

@@ -70,6 +70,8 @@ def fill_lab(page, row: int, analyte: str, value: str, unit: str, low: str = "",
 def test_clinician_enters_case_b_and_sees_iatrogenic_and_metastatic(page, clinician,
                                                                     output_dir: Path) -> None:
     login(page, "alice", "alice-pass-1234")
+    page.get_by_role("heading", name="Worklist").wait_for()
+    page.get_by_role("link", name="Patients", exact=True).click()
     page.wait_for_url("**/patients/")
     no_serious_violations(page, "patient list")
 
@@ -111,7 +113,8 @@ def test_clinician_enters_case_b_and_sees_iatrogenic_and_metastatic(page, clinic
 def test_clinician_enters_case_c_sees_wait_and_watch_and_overrides(page, clinician,
                                                                   output_dir: Path) -> None:
     login(page, "alice", "alice-pass-1234")
-    page.wait_for_url("**/patients/")
+    page.get_by_role("heading", name="Worklist").wait_for()
+    page.goto("/patients/")
     create_patient(page, "CASE-C", "2026-02-01", "male", preterm_birth="true", nicu_stay="true",
                    neonatal_heel_sticks="true", iv_calcium_received="false",
                    renal_disease="false")
@@ -185,7 +188,7 @@ def test_the_api_from_the_browser_with_a_session_and_csrf(page, clinician) -> No
     from tests.builders import load_case
 
     login(page, "alice", "alice-pass-1234")
-    page.wait_for_url("**/patients/")
+    page.get_by_role("heading", name="Worklist").wait_for()
     result = page.evaluate(
         """async (body) => {
             const token = document.cookie.split('; ').find(c => c.startsWith('csrftoken='))

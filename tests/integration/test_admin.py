@@ -59,7 +59,7 @@ def test_encounter_filters_and_search(rita_client: Client, demo) -> None:
     urgent = rita_client.get(base + "?management=urgent").context["cl"].result_count
     assert urgent == 1
     assert rita_client.get(base + "?q=DEMO-C").context["cl"].result_count == 1
-    assert rita_client.get(base + "?review_status=pending").context["cl"].result_count == 3
+    assert rita_client.get(base + "?review_status=pending").context["cl"].result_count == 6
 
 
 def test_assessment_is_shown_readably(rita_client: Client, demo) -> None:
@@ -85,7 +85,7 @@ def test_reviewer_approves_and_the_admin_records_who_and_when(rita_client: Clien
 
 
 def test_needs_changes_requires_a_comment(rita_client: Client, demo) -> None:
-    encounter = Encounter.objects.get(patient__record_number="DEMO-A")
+    encounter = Encounter.objects.get(patient__record_number="DEMO-A", kind="initial")
     url = f"/admin/assessment/encounter/{encounter.pk}/change/"
     response = rita_client.post(url, {"review_status": ReviewStatus.CHANGES,
                                       "review_comment": "", **INLINE_MANAGEMENT})
@@ -119,7 +119,7 @@ def test_assessments_cannot_be_edited_in_the_admin(superuser, demo) -> None:
 
 def test_visits_are_not_added_or_edited_in_the_admin(rita_client: Client, demo) -> None:
     assert rita_client.get("/admin/assessment/encounter/add/").status_code == 403
-    encounter = Encounter.objects.get(patient__record_number="DEMO-A")
+    encounter = Encounter.objects.get(patient__record_number="DEMO-A", kind="initial")
     rita_client.post(f"/admin/assessment/encounter/{encounter.pk}/change/", {
         "review_status": "approved", "review_comment": "", "notes": "tampered",
         **INLINE_MANAGEMENT})

@@ -25,10 +25,10 @@ def test_login_page_renders(db) -> None:
     assert b"Log in" in response.content
 
 
-def test_logged_in_home_goes_to_the_patient_list(alice_client) -> None:
+def test_logged_in_home_is_the_worklist(alice_client) -> None:
     response = alice_client.get("/")
-    assert response.status_code == 302
-    assert response["Location"] == "/patients/"
+    assert response.status_code == 200
+    assert b"Overdue follow-ups" in response.content
 
 
 def test_home_refuses_post(alice_client) -> None:

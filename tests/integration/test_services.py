@@ -80,21 +80,26 @@ def test_stale_patient_update_is_refused(alice, bob) -> None:
 
 
 def test_load_demo_is_idempotent_and_matches_the_seed_cases(alice) -> None:
-    assert load_demo(alice) == ["DEMO-A", "DEMO-B", "DEMO-C"]
+    assert load_demo(alice) == ["DEMO-A", "DEMO-B", "DEMO-C", "DEMO-D",
+                                "DEMO-A follow-up 2026-11-09", "DEMO-D follow-up 2026-08-03"]
     assert load_demo(alice) == []
     readings = {a.observation.encounter.patient.record_number: a for a in
-                Assessment.objects.select_related("observation__encounter__patient")}
+                Assessment.objects.filter(observation__encounter__kind="initial")
+                .select_related("observation__encounter__patient")}
     assert readings["DEMO-A"].leading_entity == "subepidermal_calcified_nodule"
     assert readings["DEMO-B"].output_json["calcium_phosphate_product"]["value_mg2_dl2"] == 77.2
     assert readings["DEMO-C"].leading_entity == "calcified_heel_stick_nodule"
     assert float(readings["DEMO-B"].age_months) == 17.0
-    assert Lesion.objects.count() == 3
+    assert Lesion.objects.count() == 4
+    resolved = Lesion.objects.get(patient__record_number="DEMO-A")
+    assert resolved.status == "resolved" and str(resolved.resolved_on) == "2026-11-09"
+    assert Lesion.objects.get(patient__record_number="DEMO-D").atypical_course
 
 
 def test_load_demo_command(db) -> None:
     out = io.StringIO()
     call_command("load_demo", stdout=out)
-    assert "DEMO-A, DEMO-B, DEMO-C" in out.getvalue()
+    assert "DEMO-A, DEMO-B, DEMO-C, DEMO-D" in out.getvalue()
     call_command("load_demo", stdout=out)
     assert "nothing to do" in out.getvalue()
     with pytest.raises(CommandError):
@@ -113,3 +118,13 @@ def test_demo_accounts_with_debug_on(db, settings) -> None:
     assert "user 'demo'" in out.getvalue() and "user 'reviewer'" in out.getvalue()
     call_command("ensure_demo_user", stdout=out)
     assert out.getvalue().count("password '") == 2, "credentials are printed once"
+
+
+@pytest.mark.parametrize(("months", "words"), [
+    (0.5, "15 days"), (12.0, "12 months"), (14.99, "14 months 30 days"),
+    (40.2, "3 years 4 months"),
+])
+def test_age_words(months: float, words: str) -> None:
+    from assessment.clinical import age_words
+
+    assert age_words(months) == words

@@ -13,8 +13,11 @@ from assessment.engine import assess
 from tests.builders import CASES_DIR, all_cases
 
 ENGINE_DIR = Path(__file__).resolve().parents[2] / "assessment" / "engine"
-ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "difflib", "functools", "math",
-                   "random", "re", "types", "typing"}
+# datetime is allowed for date *values* (course checks take dates as inputs); reading the
+# clock is not (checked below).
+ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib",
+                   "functools", "math", "random", "re", "types", "typing"}
+CLOCK_CALLS = {"today", "now", "utcnow", "time", "monotonic", "perf_counter"}
 
 
 def test_the_engine_imports_only_the_standard_library_it_needs() -> None:
@@ -29,6 +32,13 @@ def test_the_engine_imports_only_the_standard_library_it_needs() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] in ALLOWED_IMPORTS, f"{path.name} imports {name}"
+
+
+def test_the_engine_never_reads_the_clock() -> None:
+    for path in sorted(ENGINE_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                assert node.func.attr not in CLOCK_CALLS, f"{path.name} calls {node.func.attr}()"
 
 
 def test_the_engine_runs_without_django_installed() -> None:
