@@ -14,10 +14,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import access, services
 from .engine import vocab
 from .models import (
+    ApiToken,
     Assessment,
     AssessmentDecision,
     Encounter,
@@ -26,8 +28,12 @@ from .models import (
     Lesion,
     LesionObservation,
     ManagementCategory,
+    Membership,
     Patient,
+    PatientViewLog,
+    Photo,
     ReviewStatus,
+    Site,
     code_choices,
 )
 from .presenters import assessment_view_model
@@ -38,14 +44,40 @@ admin.site.site_title = "Calcinosis review"
 TRACKED_READONLY = ("created_at", "created_by", "updated_at", "updated_by", "version")
 
 
-class TrackedAdmin(admin.ModelAdmin):
-    readonly_fields = TRACKED_READONLY
+class SiteScopedAdmin(SimpleHistoryAdmin):
+    """Staff see only their sites' records, read-only unless a rule below allows a change;
+    nothing clinical is ever deleted here (records are archived in the app)."""
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+    site_path = "site"  # lookup from this model to its Site
+
+    def _site_filter(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        allowed = access.site_ids(request.user, access.VIEW)
+        if allowed is None:
+            return queryset
+        return queryset.filter(**{f"{self.site_path}__in": allowed})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self._site_filter(request, super().get_queryset(request))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff and access.can_anywhere(
+            request.user, access.VIEW)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # clinical records are entered in the app, where the engine checks them
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TrackedAdmin(SiteScopedAdmin):
+    readonly_fields = TRACKED_READONLY
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -59,11 +91,16 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True  # the parent admin has already checked the site
+
 
 @admin.register(Patient)
 class PatientAdmin(TrackedAdmin):
-    list_display = ("record_number", "date_of_birth", "sex", "visits", "created_at")
-    list_filter = ("sex",)
+    list_display = ("record_number", "site", "date_of_birth", "sex", "visits", "archived_at",
+                    "created_at")
+    list_filter = ("site", "sex", ("archived_at", admin.EmptyFieldListFilter))
+    list_select_related = ("site",)
     search_fields = ("record_number",)
     date_hierarchy = "created_at"
 
@@ -134,6 +171,7 @@ VISIT_FIELDS = ("patient", "date", "clinician", "kind", "notes", "fever",
 
 @admin.register(Encounter)
 class EncounterAdmin(TrackedAdmin):
+    site_path = "patient__site"
     form = EncounterReviewForm
     list_display = ("patient_record", "date", "kind", "clinician", "leading", "management",
                     "review_status", "reviewed_by", "reviewed_at")
@@ -171,8 +209,12 @@ class EncounterAdmin(TrackedAdmin):
 
     inlines = [ObservationInline, LabInline, ImagingInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # visits are entered in the app, where the engine checks them
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Reviewers review visits of their sites (the change form holds only review
+        fields)."""
+        if obj is None:
+            return access.can_anywhere(request.user, access.REVIEW)
+        return access.can(request.user, access.REVIEW, obj.patient.site_id)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Encounter]:
         latest = Assessment.objects.filter(observation__encounter=OuterRef("pk")).order_by("-id")
@@ -213,14 +255,18 @@ class EncounterAdmin(TrackedAdmin):
 
     @admin.action(description="Approve selected encounters", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Encounter]) -> None:
-        for encounter in queryset:
-            services.encounter_review(encounter=encounter, status=ReviewStatus.APPROVED,
-                                      comment=encounter.review_comment, user=request.user)
-        self.message_user(request, f"{queryset.count()} encounter(s) approved.", messages.SUCCESS)
+        done = 0
+        for encounter in queryset.select_related("patient"):
+            if access.can(request.user, access.REVIEW, encounter.patient.site_id):
+                services.encounter_review(encounter=encounter, status=ReviewStatus.APPROVED,
+                                          comment=encounter.review_comment, user=request.user)
+                done += 1
+        self.message_user(request, f"{done} encounter(s) approved.", messages.SUCCESS)
 
 
 @admin.register(Lesion)
 class LesionAdmin(TrackedAdmin):
+    site_path = "patient__site"
     list_display = ("__str__", "patient", "site", "heel_subsite", "laterality", "status",
                     "resolved_on")
     list_filter = ("status", "site")
@@ -230,6 +276,7 @@ class LesionAdmin(TrackedAdmin):
 
 @admin.register(LesionObservation)
 class LesionObservationAdmin(TrackedAdmin):
+    site_path = "encounter__patient__site"
     list_display = ("lesion", "encounter", "count", "largest_diameter_mm", "trend")
     list_select_related = ("lesion", "encounter__patient")
     search_fields = ("encounter__patient__record_number",)
@@ -237,6 +284,7 @@ class LesionObservationAdmin(TrackedAdmin):
 
 @admin.register(LabResult)
 class LabResultAdmin(TrackedAdmin):
+    site_path = "encounter__patient__site"
     list_display = ("encounter", "analyte", "value", "unit", "reference_low", "reference_high")
     list_filter = ("analyte",)
     list_select_related = ("encounter__patient",)
@@ -245,6 +293,7 @@ class LabResultAdmin(TrackedAdmin):
 
 @admin.register(ImagingFinding)
 class ImagingFindingAdmin(TrackedAdmin):
+    site_path = "encounter__patient__site"
     list_display = ("encounter", "modality", "finding")
     list_filter = ("modality",)
     list_select_related = ("encounter__patient",)
@@ -252,7 +301,8 @@ class ImagingFindingAdmin(TrackedAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(SiteScopedAdmin):
+    site_path = "observation__encounter__patient__site"
     list_display = ("id", "patient_record", "lesion", "leading_entity", "primary_subtype",
                     "management_category", "urgent", "ruleset_version", "created_at")
     list_filter = ("primary_subtype", "management_category", "urgent", "calcinosis",
@@ -273,12 +323,6 @@ class AssessmentAdmin(admin.ModelAdmin):
         show_change_link = False
 
     inlines = [DecisionInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # assessments come from the engine only
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # the stored result is the record; decisions are added in the app
 
     @admin.display(description="Patient", ordering="observation__encounter__patient")
     def patient_record(self, obj: Assessment) -> str:
@@ -305,7 +349,8 @@ class AssessmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AssessmentDecision)
-class AssessmentDecisionAdmin(admin.ModelAdmin):
+class AssessmentDecisionAdmin(SiteScopedAdmin):
+    site_path = "assessment__observation__encounter__patient__site"
     list_display = ("assessment", "decision", "final_entity", "final_management", "decided_by",
                     "decided_at")
     list_filter = ("decision", "final_management")
@@ -313,8 +358,96 @@ class AssessmentDecisionAdmin(admin.ModelAdmin):
     readonly_fields = ("assessment", "decision", "final_subtypes", "final_entity",
                        "final_management", "reason", "decided_by", "decided_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+
+@admin.register(Photo)
+class PhotoAdmin(SiteScopedAdmin):
+    site_path = "observation__encounter__patient__site"
+    list_display = ("id", "observation", "image_format", "width_px", "height_px", "size_bytes",
+                    "uploaded_by", "uploaded_at")
+    list_select_related = ("observation__lesion", "observation__encounter", "uploaded_by")
+    exclude = ("image",)  # the file is served only through the app's permission-checked view
+    readonly_fields = ("observation", "image_format", "width_px", "height_px", "size_bytes",
+                       "caption", "uploaded_by", "uploaded_at")
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Site)
+class SiteAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ("name", "code", "members")
+    search_fields = ("name", "code")
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
+        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+
+    @admin.display(description="Members", ordering="member_count")
+    def members(self, obj: Site) -> int:
+        return obj.member_count
+
+
+@admin.register(Membership)
+class MembershipAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ("user", "site", "role")
+    list_filter = ("site", "role")
+    list_select_related = ("user", "site")
+    search_fields = ("user__username", "site__name")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(PatientViewLog)
+class PatientViewLogAdmin(SuperuserOnlyAdmin):
+    list_display = ("viewed_at", "user", "patient", "path")
+    list_filter = ("viewed_at",)
+    list_select_related = ("user", "patient")
+    search_fields = ("patient__record_number", "user__username")
+    date_hierarchy = "viewed_at"
+    readonly_fields = ("viewed_at", "user", "patient", "path")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an access log that can be edited is no log
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(SuperuserOnlyAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("user",)
+    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    exclude = ("key_hash",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # keys are created with `manage.py create_api_token`, shown once
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

@@ -26,6 +26,7 @@ from .models import (
     Lesion,
     LesionObservation,
     Patient,
+    Site,
 )
 
 CASES_DIR = Path(__file__).parent / "demo_cases"
@@ -54,13 +55,24 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+DEMO_SITE = {"code": "demo", "name": "Demo heel clinic"}
+
+
+def demo_site() -> Site:
+    site, _ = Site.objects.get_or_create(code=DEMO_SITE["code"],
+                                         defaults={"name": DEMO_SITE["name"]})
+    return site
+
+
 def record_contract_case(*, data: dict[str, Any], record_number: str, born: date, visit: date,
-                         label: str, user: AbstractBaseUser) -> Patient:
+                         label: str, user: AbstractBaseUser, site: Site | None = None
+                         ) -> Patient:
     """Create a patient and one initial visit from a contract input."""
     history = data["patient"].get("history") or {}
     lesion_in = data["lesion"]
     with transaction.atomic():
-        patient = Patient(record_number=record_number, date_of_birth=born,
+        patient = Patient(site=site or demo_site(), record_number=record_number,
+                          date_of_birth=born,
                           sex=data["patient"]["sex"],
                           gestational_age_weeks=_decimal(history.get("gestational_age_weeks")),
                           **{name: history.get(name) for name in PATIENT_HISTORY_FLAGS})
@@ -144,20 +156,28 @@ def record_follow_up(*, patient: Patient, on: date, status: str, changes: dict[s
                               imaging=[], user=user)
 
 
+def _home_site(user: AbstractBaseUser) -> Site:
+    """The clinic of a clinician with exactly one clinic, else the demo clinic."""
+    sites = list(Site.objects.filter(memberships__user=user,
+                                     memberships__role="clinician")[:2])
+    return sites[0] if len(sites) == 1 else demo_site()
+
+
 def load_demo(user: AbstractBaseUser) -> list[str]:
     """Create whatever part of the demo does not exist yet; return what was created."""
+    site = _home_site(user)
     created = []
     for case in DEMO_CASES:
         if Patient.objects.filter(record_number=case.record_number).exists():
             continue
         data = json.loads((CASES_DIR / case.file).read_text(encoding="utf-8"))["input"]
         record_contract_case(data=data, record_number=case.record_number, born=case.born,
-                             visit=case.visit, label=case.label, user=user)
+                             visit=case.visit, label=case.label, user=user, site=site)
         created.append(case.record_number)
     if not Patient.objects.filter(record_number="DEMO-D").exists():
         record_contract_case(data=ATYPICAL_CASE, record_number="DEMO-D", born=date(2025, 3, 1),
                              visit=date(2026, 5, 1), label="left lateral heel nodule",
-                             user=user)
+                             user=user, site=site)
         created.append("DEMO-D")
     for follow_up in DEMO_FOLLOW_UPS:
         patient = Patient.objects.get(record_number=follow_up.record_number)

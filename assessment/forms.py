@@ -81,13 +81,26 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["record_number", "date_of_birth", "sex", "gestational_age_weeks",
+        fields = ["site", "record_number", "date_of_birth", "sex", "gestational_age_weeks",
                   *PATIENT_HISTORY_FLAGS]
         widgets = {"date_of_birth": DateInput}
-        labels = {"gestational_age_weeks": "Gestational age at birth (weeks)"}
+        labels = {"gestational_age_weeks": "Gestational age at birth (weeks)",
+                  "site": "Clinic"}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from . import access
+        from .models import Site
+
+        writable = access.site_ids(user, access.WRITE)
+        sites = Site.objects.all() if writable is None else Site.objects.filter(pk__in=writable)
+        self.fields["site"].queryset = sites
+        # A clinician of one clinic is not asked which clinic.
+        self.only_site = sites[0] if len(sites) == 1 else None
+        if self.only_site is not None:
+            self.fields["site"].required = False
+            self.fields["site"].widget = forms.HiddenInput()
+            self.initial.setdefault("site", self.only_site.pk)
         for name in PATIENT_HISTORY_FLAGS:
             self.fields[name] = tri_state_field(Patient._meta.get_field(name))
         # Range on the form field too, so it is checked before the preterm cross-check.
@@ -98,14 +111,28 @@ class PatientForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
-            Fieldset("Child", Row(Column("record_number"), Column("date_of_birth"),
-                                  Column("sex"), Column("gestational_age_weeks")), "version"),
+            Fieldset("Child", Row(Column("site"), Column("record_number"),
+                                  Column("date_of_birth"), Column("sex"),
+                                  Column("gestational_age_weeks")), "version"),
             Fieldset("History (unknown unless recorded)",
                      Row(*[Column(name, css_class="col-md-4") for name in PATIENT_HISTORY_FLAGS])),
         )
 
+    def clean_site(self) -> Any:
+        site = self.cleaned_data.get("site") or self.only_site
+        if site is None:
+            raise forms.ValidationError("Choose the clinic.")
+        return site
+
     def clean_date_of_birth(self) -> date | None:
-        return _check_date(self.cleaned_data.get("date_of_birth"), "Date of birth")
+        born = _check_date(self.cleaned_data.get("date_of_birth"), "Date of birth")
+        if born is not None and self.instance.pk:
+            first = self.instance.encounters.order_by("date").values_list("date", flat=True)
+            first_visit = first.first()
+            if first_visit is not None and born > first_visit:
+                raise forms.ValidationError(f"The first visit was on {first_visit:%Y-%m-%d}; the "
+                                            "date of birth cannot be after it.")
+        return born
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -606,3 +633,54 @@ class PhotoForm(forms.Form):
         except PhotoRejected as error:
             raise forms.ValidationError(str(error)) from None
         return upload
+
+
+class ObservationEditForm(forms.Form):
+    """Correct what was recorded of a lesion at one visit (the version token refuses a stale
+    save)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, instance: LesionObservation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+        _add_observation_fields(self)
+        if not self.is_bound:
+            self.initial.update({name: getattr(instance, name) for name in OBSERVATION_FIELDS})
+            self.initial["features"] = list(instance.features or [])
+            self.initial["version"] = instance.version
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            "version",
+            Row(Column("count"), Column("distribution"), Column("largest_diameter_mm"),
+                Column("perpendicular_diameter_mm")),
+            Row(Column("color"), Column("morphology"), Column("surface"), Column("consistency")),
+            Row(Column("onset_age_months"), Column("duration_weeks"), Column("trend")),
+            InlineCheckboxes("features"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        _check_sizes(self, cleaned)
+        if not self.errors:
+            observation = _observation(cleaned, course_status=self.instance.course_status)
+            encounter = self.instance.encounter
+            data = contract_input(patient=encounter.patient, encounter=encounter,
+                                  lesion=self.instance.lesion, observation=observation,
+                                  labs=list(encounter.labs.all()),
+                                  imaging=list(encounter.imaging.all()))
+            try:
+                engine.validate(data)
+            except engine.InvalidInput as error:
+                for item in error.errors:
+                    name = item.field.split(".")[-1].split("[")[0]
+                    if name in self.fields:
+                        self.add_error(name, item.message)
+                    else:
+                        self.add_error(None, f"{item.field}: {item.message}")
+        return cleaned
+
+    def changes(self) -> dict[str, Any]:
+        observation = _observation(self.cleaned_data)
+        return {name: getattr(observation, name) for name in (*OBSERVATION_FIELDS, "features")}

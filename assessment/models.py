@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from .engine import vocab
 from .engine.labs import ANALYTE_CODES, ANALYTES
@@ -95,6 +96,42 @@ class Tracked(models.Model):
         abstract = True
 
 
+class Site(models.Model):
+    """A clinic. Patients belong to one; users see only the patients of their sites."""
+
+    code = models.SlugField(max_length=20, unique=True)
+    name = models.CharField(max_length=120)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    CLINICIAN = "clinician", "Clinician (enter and edit)"
+    REVIEWER = "reviewer", "Reviewer (review and read)"
+    VIEWER = "viewer", "Viewer (read only)"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "site"],
+                                               name="one_role_per_user_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} at {self.site}"
+
+
 class Sex(models.TextChoices):
     FEMALE = "female", "Female"
     MALE = "male", "Male"
@@ -108,6 +145,7 @@ record_number_validator = RegexValidator(
 
 
 class Patient(Tracked):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     record_number = models.CharField(max_length=32, unique=True,
                                      validators=[record_number_validator],
                                      help_text="Pseudonymous record number; no names.")
@@ -130,6 +168,11 @@ class Patient(Tracked):
     down_syndrome = tri_state("down_syndrome")
     perinatal_asphyxia_or_cooling = tri_state("perinatal_asphyxia_or_cooling")
     family_history_calcinosis = tri_state("family_history_calcinosis")
+    # Clinical records are archived, never deleted, from the app's pages.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["record_number"]
@@ -158,6 +201,9 @@ class ReviewStatus(models.TextChoices):
 class Encounter(Tracked):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
     date = models.DateField(help_text="Date of the visit.")
+    # The patient's date of birth, copied so the database itself refuses a visit before birth
+    # (a check constraint cannot look across tables); services keep it in step.
+    patient_born = models.DateField()
     clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                   related_name="encounters")
     kind = models.CharField(max_length=12, choices=EncounterKind.choices,
@@ -172,10 +218,13 @@ class Encounter(Tracked):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-date", "-id"]
         indexes = [models.Index(fields=["patient", "-date"])]
+        constraints = [models.CheckConstraint(condition=Q(date__gte=models.F("patient_born")),
+                                              name="visit_not_before_birth")]
 
     def __str__(self) -> str:
         return f"{self.patient} {self.date:%Y-%m-%d} ({self.get_kind_display().lower()})"
@@ -209,6 +258,7 @@ class Lesion(Tracked):
     # Kept current by the services from the latest assessment, so the worklist is one query.
     next_follow_up_due = models.DateField(null=True, blank=True)
     atypical_course = models.BooleanField(default=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
@@ -262,6 +312,7 @@ class LesionObservation(Tracked):
     onset_age_months = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     duration_weeks = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     trend = models.CharField(max_length=10, blank=True, choices=code_choices(vocab.TRENDS))
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["encounter__date", "id"]
@@ -291,6 +342,7 @@ class LabResult(Tracked):
     unit = models.CharField(max_length=12)
     reference_low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     reference_high = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
@@ -325,6 +377,7 @@ class ImagingFinding(Tracked):
     modality = models.CharField(max_length=12, choices=ImagingModality.choices)
     finding = models.CharField(max_length=40, choices=code_choices(
         tuple(dict.fromkeys(code for codes in IMAGING_CODES.values() for code in codes))))
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["modality", "id"]
@@ -373,6 +426,7 @@ class Assessment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -403,6 +457,7 @@ class AssessmentDecision(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-decided_at", "-id"]
@@ -437,6 +492,7 @@ class Photo(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="+")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["observation__encounter__date", "id"]
@@ -447,3 +503,39 @@ class Photo(models.Model):
     @property
     def content_type(self) -> str:
         return "image/jpeg" if self.image_format == "JPEG" else "image/png"
+
+
+class PatientViewLog(models.Model):
+    """Who opened which patient's record, and when (visible to superusers only)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    path = models.CharField(max_length=200)
+    viewed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewed {self.patient} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A per-user key for POST /api/v1/assess. Only a SHA-256 hash of the secret is stored;
+    the key itself is shown once, when it is created."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) for {self.user}"

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from . import access
 from .models import (
     Assessment,
     AssessmentDecision,
@@ -28,13 +29,19 @@ User = AbstractBaseUser | AnonymousUser
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
-    if not user.is_authenticated or not user.has_perm("assessment.view_patient"):
+    """Every patient of the user's sites, archived ones included (their pages stay readable;
+    lists and the worklist leave them out)."""
+    if not user.is_authenticated:
         return Patient.objects.none()
-    return Patient.objects.all()
+    allowed = access.site_ids(user, access.VIEW)
+    if allowed is None:
+        return Patient.objects.all()
+    return Patient.objects.filter(site_id__in=allowed)
 
 
 def patient_list(user: User, query: str = "") -> QuerySet[Patient]:
-    patients = patients_visible_to(user).annotate(
+    patients = patients_visible_to(user).filter(archived_at__isnull=True).select_related(
+        "site").annotate(
         encounter_count=Count("encounters", distinct=True),
         last_visit=Max("encounters__date"),
         active_lesions=Count("lesions", filter=Q(lesions__status="active"), distinct=True),
@@ -46,7 +53,7 @@ def patient_list(user: User, query: str = "") -> QuerySet[Patient]:
 
 
 def patient_for(user: User, pk: int) -> Patient:
-    return get_object_or_404(patients_visible_to(user), pk=pk)
+    return get_object_or_404(patients_visible_to(user).select_related("site"), pk=pk)
 
 
 def patient_overview(user: User, pk: int) -> Patient:
@@ -58,7 +65,7 @@ def patient_overview(user: User, pk: int) -> Patient:
         Prefetch("assessments", queryset=latest_first))
     encounters = Encounter.objects.select_related("clinician", "reviewed_by").prefetch_related(
         Prefetch("observations", queryset=observations)).order_by("-date", "-id")
-    queryset = patients_visible_to(user).prefetch_related(
+    queryset = patients_visible_to(user).select_related("site", "archived_by").prefetch_related(
         Prefetch("encounters", queryset=encounters),
         Prefetch("lesions", queryset=Lesion.objects.order_by("status", "id")),
     )
@@ -69,7 +76,7 @@ def encounter_for(user: User, pk: int) -> Encounter:
     observations = LesionObservation.objects.select_related("lesion").prefetch_related(
         Prefetch("assessments", queryset=Assessment.objects.order_by("-created_at", "-id")))
     queryset = Encounter.objects.filter(patient__in=patients_visible_to(user)).select_related(
-        "patient", "clinician", "reviewed_by").prefetch_related(
+        "patient__site", "clinician", "reviewed_by").prefetch_related(
         Prefetch("observations", queryset=observations), "labs", "imaging")
     return get_object_or_404(queryset, pk=pk)
 
@@ -78,7 +85,7 @@ def assessment_for(user: User, pk: int) -> Assessment:
     queryset = Assessment.objects.filter(
         observation__encounter__patient__in=patients_visible_to(user)
     ).select_related(
-        "observation__lesion", "observation__encounter__patient",
+        "observation__lesion", "observation__encounter__patient__site",
         "observation__encounter__clinician", "created_by",
     ).prefetch_related(
         Prefetch("decisions", queryset=AssessmentDecision.objects.select_related("decided_by")))
@@ -95,7 +102,7 @@ def lesion_timeline(user: User, pk: int) -> Lesion:
         Prefetch("assessments", queryset=Assessment.objects.order_by("-created_at", "-id")),
         Prefetch("photos", queryset=Photo.objects.order_by("id")),
     ).order_by("encounter__date", "id")
-    queryset = lesions_visible_to(user).select_related("patient").prefetch_related(
+    queryset = lesions_visible_to(user).select_related("patient__site").prefetch_related(
         Prefetch("observations", queryset=observations))
     return get_object_or_404(queryset, pk=pk)
 
@@ -113,7 +120,8 @@ def follow_up_candidates(user: User, patient: Patient
 
 def observation_for(user: User, pk: int) -> LesionObservation:
     queryset = LesionObservation.objects.filter(
-        lesion__in=lesions_visible_to(user)).select_related("lesion", "encounter")
+        lesion__in=lesions_visible_to(user)).select_related(
+        "lesion", "encounter__patient__site", "updated_by")
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -123,17 +131,86 @@ def photo_for(user: User, pk: int) -> Photo:
     return get_object_or_404(queryset, pk=pk)
 
 
+def assessments_for_export(user: User) -> QuerySet[Assessment]:
+    """Every assessment of the user's sites, with what a data manager needs, in one query."""
+    return Assessment.objects.filter(
+        observation__encounter__patient__in=patients_visible_to(user)
+    ).select_related(
+        "observation__lesion", "observation__encounter__patient__site",
+    ).order_by("observation__encounter__patient__record_number", "observation__encounter__date",
+               "id")
+
+
+def patient_history(user: User, pk: int) -> tuple[Patient, list[dict[str, Any]]]:
+    """The audit trail of a patient's record: every historical row of the patient and of its
+    visits, lesions, observations, labs, imaging, assessments, decisions and photos, newest
+    first, each with who, when and which fields changed. One query per record type."""
+    from .models import AssessmentDecision as Decision
+    from .models import ImagingFinding, LabResult
+
+    patient = patient_for(user, pk)
+    sources = [
+        ("Patient", Patient.history.filter(id=patient.pk)),
+        ("Visit", Encounter.history.filter(patient_id=patient.pk)),
+        ("Lesion", Lesion.history.filter(patient_id=patient.pk)),
+        ("Observation", LesionObservation.history.filter(
+            lesion_id__in=Lesion.objects.filter(patient=patient).values("id"))),
+        ("Lab result", LabResult.history.filter(
+            encounter_id__in=Encounter.objects.filter(patient=patient).values("id"))),
+        ("Imaging", ImagingFinding.history.filter(
+            encounter_id__in=Encounter.objects.filter(patient=patient).values("id"))),
+        ("Assessment", Assessment.history.filter(
+            observation__encounter__patient=patient)),
+        ("Decision", Decision.history.filter(
+            assessment__observation__encounter__patient=patient)),
+        ("Photo", Photo.history.filter(observation__encounter__patient=patient)),
+    ]
+    entries: list[dict[str, Any]] = []
+    for label, rows in sources:
+        previous: dict[int, Any] = {}
+        for row in rows.select_related("history_user").order_by("id", "history_date",
+                                                                 "history_id"):
+            before = previous.get(row.id)
+            entries.append({"kind": label, "object_id": row.id, "row": row,
+                            "change": {"+": "created", "~": "changed", "-": "deleted"}[
+                                row.history_type],
+                            "fields": _changed_fields(before, row)})
+            previous[row.id] = row
+    entries.sort(key=lambda e: (e["row"].history_date, e["row"].history_id), reverse=True)
+    return patient, entries
+
+
+_UNTRACKED = {"history_id", "history_date", "history_change_reason", "history_type",
+              "history_user", "history_user_id", "updated_at", "version", "created_at",
+              "updated_by", "updated_by_id", "created_by", "created_by_id"}
+
+
+def _changed_fields(before: Any, after: Any) -> list[dict[str, Any]]:
+    fields = [f for f in after._meta.concrete_fields if f.attname not in _UNTRACKED]
+    changes = []
+    for field in fields:
+        new = getattr(after, field.attname)
+        old = None if before is None else getattr(before, field.attname)
+        if before is None:
+            if new not in (None, "", [], False):
+                changes.append({"field": field.verbose_name, "old": None, "new": new})
+        elif old != new:
+            changes.append({"field": field.verbose_name, "old": old, "new": new})
+    return changes
+
+
 def worklist(user: User, today: date) -> dict[str, Any]:
     """What needs attention: follow-ups due this week and overdue, lesions with an atypical
     course, visits awaiting review. A fixed number of queries whatever the registry size."""
-    active = lesions_visible_to(user).filter(status=LesionStatus.ACTIVE).select_related(
-        "patient")
+    active = lesions_visible_to(user).filter(
+        status=LesionStatus.ACTIVE, patient__archived_at__isnull=True).select_related("patient")
     week_end = today + timedelta(days=7)
     due = active.filter(next_follow_up_due__gte=today, next_follow_up_due__lt=week_end)
     overdue = active.filter(next_follow_up_due__lt=today)
     atypical = active.filter(atypical_course=True)
     review = Encounter.objects.filter(
-        patient__in=patients_visible_to(user), review_status=ReviewStatus.PENDING
+        patient__in=patients_visible_to(user).filter(archived_at__isnull=True),
+        review_status=ReviewStatus.PENDING,
     ).select_related("patient", "clinician")
     return {
         "today": today,

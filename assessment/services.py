@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
 
 from . import engine
 from .clinical import age_in_months, contract_input
@@ -43,6 +42,8 @@ def _stamp(instance: Any, user: AbstractBaseUser, *, new: bool) -> None:
     if new:
         instance.created_by = user
     instance.updated_by = user
+    # The audit trail's "who" also outside a request (commands, demo loading).
+    instance._history_user = user
 
 
 @transaction.atomic
@@ -57,15 +58,43 @@ def patient_create(*, patient: Patient, user: AbstractBaseUser) -> Patient:
 @transaction.atomic
 def patient_update(*, patient: Patient, expected_version: int, user: AbstractBaseUser,
                    fields: Sequence[str]) -> Patient:
-    """Save edited fields unless someone saved the patient since ``expected_version``."""
-    current = Patient.objects.select_for_update().get(pk=patient.pk)
-    if current.version != expected_version:
-        raise StaleEdit(current)
+    """Save edited fields unless someone saved the patient since ``expected_version``.
+
+    The version is claimed with one conditional UPDATE, so of two racing saves exactly one
+    wins on every database; the loser changes nothing.
+    """
+    claimed = Patient.objects.filter(pk=patient.pk, version=expected_version).update(
+        version=expected_version + 1)
+    if not claimed:
+        raise StaleEdit(Patient.objects.select_related("updated_by").get(pk=patient.pk))
     _stamp(patient, user, new=False)
-    patient.version = current.version + 1
+    patient.version = expected_version + 1
     patient.full_clean()
     patient.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+    # Keep each visit's copy of the date of birth in step; the database refuses the change
+    # (and the transaction rolls back) if a visit would now be before birth.
+    Encounter.objects.filter(patient=patient).update(patient_born=patient.date_of_birth)
     return patient
+
+
+@transaction.atomic
+def patient_archive(*, patient: Patient, user: AbstractBaseUser) -> Patient:
+    """Archive, never delete: the record leaves lists and the worklist but stays readable."""
+    from django.utils import timezone
+
+    patient.archived_at = timezone.now()
+    patient.archived_by = user
+    _stamp(patient, user, new=False)
+    patient.version += 1
+    patient.save(update_fields=["archived_at", "archived_by", "updated_by", "updated_at",
+                                "version"])
+    return patient
+
+
+def record_view(*, user: AbstractBaseUser, patient_id: int, path: str) -> None:
+    from .models import PatientViewLog
+
+    PatientViewLog.objects.create(user=user, patient_id=patient_id, path=path[:200])
 
 
 @dataclass
@@ -88,18 +117,16 @@ def encounter_record(
     fails here, the transaction leaves no half-saved record."""
     with transaction.atomic():
         encounter.patient = patient
+        encounter.patient_born = patient.date_of_birth
         encounter.clinician = user
         _stamp(encounter, user, new=True)
         encounter.full_clean()
         encounter.save()
-        for lab in labs:
-            lab.encounter = encounter
-            _stamp(lab, user, new=True)
-        LabResult.objects.bulk_create(labs)
-        for item in imaging:
-            item.encounter = encounter
-            _stamp(item, user, new=True)
-        ImagingFinding.objects.bulk_create(imaging)
+        # Saved one by one (not bulk) so each row gets its history entry.
+        for row in [*labs, *imaging]:
+            row.encounter = encounter
+            _stamp(row, user, new=True)
+            row.save()
         for entry in entries:
             lesion, observation = entry.lesion, entry.observation
             if lesion.pk is None:
@@ -191,7 +218,7 @@ def assessment_run(*, patient: Patient, encounter: Encounter, lesion: Lesion,
     output = engine.assess(data)
     primary = next((s["code"] for s in output["subtypes"] if s["role"] == "primary"), "")
     interval = output["follow_up"]["interval_weeks"]
-    return Assessment.objects.create(
+    assessment = Assessment(
         observation=observation,
         observation_version=observation.version,
         input_json=data,
@@ -207,6 +234,9 @@ def assessment_run(*, patient: Patient, encounter: Encounter, lesion: Lesion,
         follow_up_due=encounter.date + timedelta(weeks=interval),
         created_by=user,
     )
+    assessment._history_user = user
+    assessment.save()
+    return assessment
 
 
 @transaction.atomic
@@ -224,6 +254,7 @@ def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: 
                              final_subtypes=final_subtypes, final_entity=final_entity,
                              final_management=final_management, reason=reason.strip(),
                              decided_by=user)
+    row._history_user = user
     row.full_clean()
     row.save()
     return row
@@ -238,11 +269,99 @@ def encounter_review(*, encounter: Encounter, status: str, comment: str,
     encounter.review_comment = comment
     encounter.reviewed_by = user
     encounter.reviewed_at = timezone.now()
-    encounter.version = F("version") + 1
+    # A plain increment (not an F() expression): the history row needs the value itself.
+    encounter.version += 1
+    encounter._history_user = user
     encounter.save(update_fields=["review_status", "review_comment", "reviewed_by",
                                   "reviewed_at", "version", "updated_at"])
-    encounter.refresh_from_db(fields=["version"])
     return encounter
+
+
+OBSERVATION_EDIT_FIELDS = (
+    "count", "distribution", "largest_diameter_mm", "perpendicular_diameter_mm", "color",
+    "morphology", "surface", "consistency", "features", "onset_age_months", "duration_weeks",
+    "trend")
+
+
+def observation_update(*, observation: LesionObservation, changes: dict[str, Any],
+                       expected_version: int, user: AbstractBaseUser) -> Assessment:
+    """Correct what was recorded of a lesion at a visit, then assess the corrected version.
+
+    Of several clinicians saving the same observation from the same version, exactly one wins
+    (a conditional UPDATE claims the version); the others get StaleEdit and change nothing.
+    The previous assessment stays, tied to the version it assessed.
+    """
+    with transaction.atomic():
+        claimed = LesionObservation.objects.filter(
+            pk=observation.pk, version=expected_version).update(version=expected_version + 1)
+        if not claimed:
+            raise StaleEdit(LesionObservation.objects.select_related("updated_by").get(
+                pk=observation.pk))
+        for name, value in changes.items():
+            setattr(observation, name, value)
+        observation.version = expected_version + 1
+        _stamp(observation, user, new=False)
+        observation.full_clean()
+        observation.save()
+        encounter = observation.encounter
+        lesion = observation.lesion
+        assessment = assessment_run(
+            patient=encounter.patient, encounter=encounter, lesion=lesion,
+            observation=observation, labs=list(encounter.labs.all()),
+            imaging=list(encounter.imaging.all()), user=user)
+        latest = _latest_observation(lesion)
+        if latest is not None and latest.pk == observation.pk and \
+                lesion.status == LesionStatus.ACTIVE:
+            lesion.next_follow_up_due = assessment.follow_up_due
+            _stamp(lesion, user, new=False)
+            lesion.save(update_fields=["next_follow_up_due", "updated_by", "updated_at"])
+    return assessment
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "cal"
+
+
+def _token_hash(secret: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[Any, str]:
+    """Create a token; return it with the full key, which is never stored or shown again."""
+    import secrets
+
+    from .models import ApiToken
+
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = f"{TOKEN_PREFIX}_{prefix}_{secret}"
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix,
+                                    key_hash=_token_hash(key))
+    return token, key
+
+
+def api_token_user(key: str) -> AbstractBaseUser | None:
+    """The active user behind a key, or None. Compares hashes in constant time."""
+    import hmac
+
+    from django.utils import timezone
+
+    from .models import ApiToken
+
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    token = ApiToken.objects.select_related("user").filter(
+        prefix=parts[1], revoked_at__isnull=True).first()
+    if token is None or not hmac.compare_digest(token.key_hash, _token_hash(key)):
+        return None
+    if not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
 
 
 @transaction.atomic
@@ -254,6 +373,7 @@ def photo_attach(*, observation: LesionObservation, photo: CleanPhoto, caption: 
     row = Photo(observation=observation, image_format=photo.format, width_px=photo.width,
                 height_px=photo.height, size_bytes=len(photo.data), caption=caption.strip(),
                 uploaded_by=user)
+    row._history_user = user
     row.image.save("upload", ContentFile(photo.data), save=False)
     row.save()
     return row

@@ -1,106 +1,160 @@
-"""Pages. Thin function views: look up through selectors, validate with forms, write through
-services, redirect."""
+"""Pages. Thin function views: look up through selectors (another site's record is a 404),
+check the role at the record's site (a refused write is a 403), validate with forms, write
+through services, redirect.
+
+Every view declares its methods and whether it writes with ``@page``; the URL-configuration
+tests read those declarations, so a new page is covered by them without a new test.
+"""
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from . import selectors, services
-from .forms import DecisionForm, EncounterEntry, PatientForm, PatientSearchForm, PhotoForm
+from . import access, selectors, services
+from .forms import (
+    DecisionForm,
+    EncounterEntry,
+    ObservationEditForm,
+    PatientForm,
+    PatientSearchForm,
+    PhotoForm,
+)
 from .models import LesionStatus
 from .presenters import assessment_view_model, timeline_view_model
 
 PAGE_SIZE = 25
 
 
-def require_perm(request: HttpRequest, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied(f"Your account cannot {perm.split('.')[1].replace('_', ' ')}.")
+def page(*methods: str, writes: bool = False) -> Callable[[Callable], Callable]:
+    def decorate(view: Callable) -> Callable:
+        wrapped = require_http_methods(list(methods))(view)
+        wrapped.allowed_methods = methods  # type: ignore[attr-defined]
+        wrapped.writes = writes  # type: ignore[attr-defined]
+        return wrapped
+    return decorate
 
 
-@require_GET
+def _logged(request: HttpRequest, patient_id: int) -> None:
+    services.record_view(user=request.user, patient_id=patient_id, path=request.path)
+
+
+@page("GET")
 def home(request: HttpRequest) -> HttpResponse:
-    """The worklist: what needs the clinician's attention today."""
-    require_perm(request, "assessment.view_patient")
+    """The worklist: what needs the clinician's attention today, in their sites."""
     return render(request, "assessment/worklist.html",
                   selectors.worklist(request.user, timezone.localdate()))
 
 
-@require_GET
+@page("GET")
 def patient_list(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "assessment.view_patient")
     search = PatientSearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    page = Paginator(selectors.patient_list(request.user, query), PAGE_SIZE).get_page(
+    page_obj = Paginator(selectors.patient_list(request.user, query), PAGE_SIZE).get_page(
         request.GET.get("page"))
     return render(request, "assessment/patient_list.html", {
-        "page": page, "search": search, "query": query,
-        "can_add": request.user.has_perm("assessment.add_patient"),
+        "page": page_obj, "search": search, "query": query,
+        "can_add": access.can_anywhere(request.user, access.WRITE),
     })
 
 
-@require_http_methods(["GET", "POST"])
+@page("GET", "POST", writes=True)
 def patient_create(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "assessment.add_patient")
-    form = PatientForm(request.POST or None)
+    access.require_anywhere(request.user, access.WRITE)
+    form = PatientForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         patient = services.patient_create(patient=form.save(commit=False), user=request.user)
         messages.success(request, f"Patient {patient.record_number} created.")
-        return redirect("patient-detail", pk=patient.pk)
+        return redirect("patient-detail", patient_pk=patient.pk)
     return render(request, "assessment/patient_form.html", {"form": form, "creating": True},
                   status=400 if request.method == "POST" else 200)
 
 
-@require_http_methods(["GET", "POST"])
-def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = selectors.patient_for(request.user, pk)
-    require_perm(request, "assessment.change_patient")
-    form = PatientForm(request.POST or None, instance=patient)
+def _require_open(request: HttpRequest, patient: Any) -> None:
+    access.require(request.user, access.WRITE, patient.site_id)
+    if patient.archived_at is not None:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("This record is archived: it can be read but not changed.")
+
+
+@page("GET", "POST", writes=True)
+def patient_edit(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = selectors.patient_for(request.user, patient_pk)
+    _require_open(request, patient)
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_update(patient=form.save(commit=False),
                                     expected_version=form.cleaned_data["version"] or 0,
                                     user=request.user, fields=PatientForm.Meta.fields)
         except services.StaleEdit as stale:
-            form.add_error(None, f"This record was changed by {stale.current.updated_by} at "
-                                 f"{stale.current.updated_at:%Y-%m-%d %H:%M} after you opened it. "
-                                 "Nothing was saved; your values are kept below. Check the "
-                                 "record in another tab, then save again to overwrite it.")
+            form.add_error(None, _stale_message(stale))
             form.data = form.data.copy()
             form.data["version"] = stale.current.version
         else:
             messages.success(request, f"Patient {patient.record_number} saved.")
-            return redirect("patient-detail", pk=patient.pk)
+            return redirect("patient-detail", patient_pk=patient.pk)
     return render(request, "assessment/patient_form.html",
                   {"form": form, "patient": patient, "creating": False},
                   status=400 if request.method == "POST" else 200)
 
 
-@require_GET
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = selectors.patient_overview(request.user, pk)
+def _stale_message(stale: services.StaleEdit) -> str:
+    current = stale.current
+    return (f"This record was changed by {current.updated_by} at "
+            f"{timezone.localtime(current.updated_at):%Y-%m-%d %H:%M} after you opened it. "
+            "Nothing was saved and nothing was overwritten; your values are kept below. Check "
+            "the current record (open it in another tab), then save again to replace it.")
+
+
+@page("POST", writes=True)
+def patient_archive(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = selectors.patient_for(request.user, patient_pk)
+    _require_open(request, patient)
+    services.patient_archive(patient=patient, user=request.user)
+    messages.success(request, f"Patient {patient.record_number} archived. The record and its "
+                              "history are kept and remain readable.")
+    return redirect("patient-detail", patient_pk=patient.pk)
+
+
+@page("GET")
+def patient_detail(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = selectors.patient_overview(request.user, patient_pk)
+    _logged(request, patient.pk)
     lesions = list(patient.lesions.all())
+    writable = access.can(request.user, access.WRITE, patient.site_id) and \
+        patient.archived_at is None
     return render(request, "assessment/patient_detail.html", {
         "patient": patient,
         "encounters": patient.encounters.all(),
         "active_lesions": [x for x in lesions if x.status == LesionStatus.ACTIVE],
         "resolved_lesions": [x for x in lesions if x.status == LesionStatus.RESOLVED],
-        "can_add": request.user.has_perm("assessment.add_encounter"),
-        "can_edit": request.user.has_perm("assessment.change_patient"),
+        "can_add": writable, "can_edit": writable,
     })
 
 
-@require_http_methods(["GET", "POST"])
+@page("GET")
+def patient_history(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient, entries = selectors.patient_history(request.user, patient_pk)
+    _logged(request, patient.pk)
+    return render(request, "assessment/patient_history.html",
+                  {"patient": patient, "entries": entries})
+
+
+@page("GET", "POST", writes=True)
 def encounter_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = selectors.patient_for(request.user, patient_pk)
-    require_perm(request, "assessment.add_encounter")
+    _require_open(request, patient)
     entry = EncounterEntry(request.POST or None, patient=patient)
     if request.method == "POST" and entry.is_valid():
         encounter = services.encounter_record(
@@ -109,33 +163,42 @@ def encounter_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
             user=request.user)
         observations = list(encounter.observations.all())
         if len(observations) == 1:
-            return redirect("assessment-detail", pk=observations[0].assessments.get().pk)
-        return redirect("encounter-detail", pk=encounter.pk)
+            return redirect("assessment-detail",
+                            assessment_pk=observations[0].assessments.get().pk)
+        return redirect("encounter-detail", encounter_pk=encounter.pk)
     return render(request, "assessment/encounter_form.html", {"patient": patient, "entry": entry},
                   status=400 if request.method == "POST" else 200)
 
 
-@require_GET
-def encounter_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    encounter = selectors.encounter_for(request.user, pk)
-    return render(request, "assessment/encounter_detail.html", {"encounter": encounter})
+@page("GET")
+def encounter_detail(request: HttpRequest, encounter_pk: int) -> HttpResponse:
+    encounter = selectors.encounter_for(request.user, encounter_pk)
+    _logged(request, encounter.patient_id)
+    return render(request, "assessment/encounter_detail.html", {
+        "encounter": encounter,
+        "can_edit": access.can(request.user, access.WRITE, encounter.patient.site_id)
+        and encounter.patient.archived_at is None,
+    })
 
 
-@require_GET
-def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = selectors.assessment_for(request.user, pk)
+@page("GET")
+def assessment_detail(request: HttpRequest, assessment_pk: int) -> HttpResponse:
+    assessment = selectors.assessment_for(request.user, assessment_pk)
+    patient = assessment.observation.encounter.patient
+    _logged(request, patient.pk)
     return render(request, "assessment/assessment_detail.html", {
         "assessment": assessment,
         "view": assessment_view_model(assessment),
         "decision_form": DecisionForm(),
-        "can_decide": request.user.has_perm("assessment.add_assessmentdecision"),
+        "can_decide": access.can(request.user, access.WRITE, patient.site_id)
+        and patient.archived_at is None,
     })
 
 
-@require_POST
-def assessment_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = selectors.assessment_for(request.user, pk)
-    require_perm(request, "assessment.add_assessmentdecision")
+@page("POST", writes=True)
+def assessment_decide(request: HttpRequest, assessment_pk: int) -> HttpResponse:
+    assessment = selectors.assessment_for(request.user, assessment_pk)
+    _require_open(request, assessment.observation.encounter.patient)
     form = DecisionForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -146,21 +209,22 @@ def assessment_decide(request: HttpRequest, pk: int) -> HttpResponse:
             final_management=data.get("final_management") or "", reason=data.get("reason") or "",
             user=request.user)
         messages.success(request, "Your decision is recorded beside the engine's assessment.")
-        return redirect(reverse("assessment-detail", kwargs={"pk": pk}) + "#decision")
+        return redirect(reverse("assessment-detail", kwargs={"assessment_pk": assessment_pk})
+                        + "#decision")
     return render(request, "assessment/assessment_detail.html", {
         "assessment": assessment, "view": assessment_view_model(assessment),
         "decision_form": form, "can_decide": True,
     }, status=400)
 
 
-@require_http_methods(["GET", "POST"])
+@page("GET", "POST", writes=True)
 def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = selectors.patient_for(request.user, patient_pk)
-    require_perm(request, "assessment.add_encounter")
+    _require_open(request, patient)
     candidates = selectors.follow_up_candidates(request.user, patient)
     if not candidates:
         messages.info(request, "This patient has no active lesion to follow up.")
-        return redirect("patient-detail", pk=patient.pk)
+        return redirect("patient-detail", patient_pk=patient.pk)
     only = request.GET.get("lesion")
     follow_up = [(lesion, last, not only or str(lesion.pk) == only) for lesion, last in candidates]
     entry = EncounterEntry(request.POST or None, patient=patient, follow_up=follow_up)
@@ -169,46 +233,110 @@ def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
             patient=patient, encounter=entry.encounter, entries=entry.entries,
             labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items,
             user=request.user)
-        first = entry.entries[0].lesion
         messages.success(request, "Follow-up recorded.")
-        return redirect("lesion-timeline", pk=first.pk)
+        return redirect("lesion-timeline", lesion_pk=entry.entries[0].lesion.pk)
     return render(request, "assessment/encounter_form.html",
                   {"patient": patient, "entry": entry},
                   status=400 if request.method == "POST" else 200)
 
 
-@require_GET
-def lesion_timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    lesion = selectors.lesion_timeline(request.user, pk)
+@page("GET", "POST", writes=True)
+def observation_edit(request: HttpRequest, observation_pk: int) -> HttpResponse:
+    observation = selectors.observation_for(request.user, observation_pk)
+    patient = observation.encounter.patient
+    _require_open(request, patient)
+    form = ObservationEditForm(request.POST or None, instance=observation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.observation_update(
+                observation=observation, changes=form.changes(),
+                expected_version=form.cleaned_data["version"], user=request.user)
+        except services.StaleEdit as stale:
+            form.add_error(None, _stale_message(stale))
+            form.data = form.data.copy()
+            form.data["version"] = stale.current.version
+        else:
+            messages.success(request, "Observation corrected and assessed again; the earlier "
+                                      "assessment is kept in the history.")
+            return redirect("assessment-detail", assessment_pk=assessment.pk)
+    return render(request, "assessment/observation_form.html",
+                  {"form": form, "observation": observation, "patient": patient},
+                  status=400 if request.method == "POST" else 200)
+
+
+@page("GET")
+def lesion_timeline(request: HttpRequest, lesion_pk: int) -> HttpResponse:
+    lesion = selectors.lesion_timeline(request.user, lesion_pk)
+    _logged(request, lesion.patient_id)
     return render(request, "assessment/lesion_timeline.html", {
         "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": PhotoForm(),
-        "can_add": request.user.has_perm("assessment.add_encounter"),
+        "can_add": access.can(request.user, access.WRITE, lesion.patient.site_id)
+        and lesion.patient.archived_at is None,
     })
 
 
-@require_POST
+@page("POST", writes=True)
 def photo_upload(request: HttpRequest, observation_pk: int) -> HttpResponse:
     observation = selectors.observation_for(request.user, observation_pk)
-    require_perm(request, "assessment.change_lesionobservation")
+    _require_open(request, observation.encounter.patient)
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         services.photo_attach(observation=observation, photo=form.cleaned_photo,
                               caption=form.cleaned_data["caption"], user=request.user)
         messages.success(request, "Photo attached (location and camera data removed).")
-        return redirect("lesion-timeline", pk=observation.lesion_id)
+        return redirect("lesion-timeline", lesion_pk=observation.lesion_id)
     lesion = selectors.lesion_timeline(request.user, observation.lesion_id)
     return render(request, "assessment/lesion_timeline.html", {
         "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": form,
-        "photo_observation": observation.pk,
-        "can_add": request.user.has_perm("assessment.add_encounter"),
+        "photo_observation": observation.pk, "can_add": True,
     }, status=400)
 
 
-@require_GET
-def photo_view(request: HttpRequest, pk: int) -> FileResponse:
-    photo = selectors.photo_for(request.user, pk)
+@page("GET")
+def photo_view(request: HttpRequest, photo_pk: int) -> FileResponse:
+    photo = selectors.photo_for(request.user, photo_pk)
     response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
-    response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.' \
-                                       f'{"jpg" if photo.image_format == "JPEG" else "png"}"'
+    extension = "jpg" if photo.image_format == "JPEG" else "png"
+    response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.{extension}"'
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A leading =, +, - or @ would be run as a formula by spreadsheet programs.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+EXPORT_COLUMNS = ["site", "record_number", "visit_date", "visit_kind", "age_months", "lesion",
+                  "lesion_site", "heel_subsite", "calcinosis", "leading_entity",
+                  "primary_subtype", "management", "urgent_flag", "atypical_course",
+                  "follow_up_due", "ruleset_version", "review_status"]
+
+
+@page("GET")
+def export_assessments(request: HttpRequest) -> StreamingHttpResponse:
+    """CSV of every assessment in the user's sites, for data managers."""
+    rows = selectors.assessments_for_export(request.user).iterator(chunk_size=500)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(EXPORT_COLUMNS)
+        for a in rows:
+            encounter = a.observation.encounter
+            lesion = a.observation.lesion
+            yield writer.writerow([_cell(v) for v in (
+                encounter.patient.site.code, encounter.patient.record_number, encounter.date,
+                encounter.kind, a.age_months, lesion, lesion.site, lesion.heel_subsite,
+                a.calcinosis, a.leading_entity, a.primary_subtype, a.management_category,
+                a.urgent, a.atypical_course, a.follow_up_due, a.ruleset_version,
+                encounter.review_status)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="assessments.csv"'
     return response

@@ -1,5 +1,6 @@
-"""Personas, as in the house style: alice is a clinician, rita a reviewer (admin access),
-bob a logged-in user with no clinical permissions."""
+"""Personas, as in the house style. At the North clinic: alice is a clinician, rita a reviewer
+(with admin access), victor a viewer. charlie is a clinician at the South clinic (an outsider to
+North's records); bob is logged in but a member of no clinic."""
 
 from __future__ import annotations
 
@@ -7,20 +8,42 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from assessment.roles import CLINICIANS, REVIEWERS
-from tests.factories import UserFactory
+from assessment.models import Role, Site
+from tests.factories import SiteFactory, UserFactory
 
 
 @pytest.fixture
-def alice(db) -> User:
+def north(db) -> Site:
+    return SiteFactory(code="north", name="North heel clinic")
+
+
+@pytest.fixture
+def south(db) -> Site:
+    return SiteFactory(code="south", name="South heel clinic")
+
+
+@pytest.fixture
+def alice(north) -> User:
     return UserFactory(username="alice", first_name="Alice", last_name="Clinician",
-                       groups=[CLINICIANS])
+                       roles=[(north, Role.CLINICIAN)])
 
 
 @pytest.fixture
-def rita(db) -> User:
+def rita(north) -> User:
     return UserFactory(username="rita", first_name="Rita", last_name="Reviewer", is_staff=True,
-                       groups=[REVIEWERS])
+                       roles=[(north, Role.REVIEWER)])
+
+
+@pytest.fixture
+def victor(north) -> User:
+    return UserFactory(username="victor", first_name="Victor", last_name="Viewer",
+                       roles=[(north, Role.VIEWER)])
+
+
+@pytest.fixture
+def charlie(south) -> User:
+    return UserFactory(username="charlie", first_name="Charlie", last_name="Outsider",
+                       is_staff=True, roles=[(south, Role.CLINICIAN)])
 
 
 @pytest.fixture
@@ -52,6 +75,16 @@ def alice_client(alice) -> Client:
 @pytest.fixture
 def rita_client(rita) -> Client:
     return client_for(rita)
+
+
+@pytest.fixture
+def victor_client(victor) -> Client:
+    return client_for(victor)
+
+
+@pytest.fixture
+def charlie_client(charlie) -> Client:
+    return client_for(charlie)
 
 
 @pytest.fixture

@@ -3,12 +3,23 @@ from __future__ import annotations
 from datetime import date
 
 import factory
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
-from assessment.models import Encounter, Lesion, LesionObservation, Patient
+from assessment.models import Encounter, Lesion, LesionObservation, Membership, Patient, Site
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ("code",)
+
+    code = "north"
+    name = factory.LazyAttribute(lambda o: f"{o.code.title()} clinic")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """``roles=[(site, "clinician"), ...]`` makes the user a member of those sites."""
+
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -17,9 +28,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pass-1234-word")
 
     @factory.post_generation
-    def groups(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
-        for name in extracted or []:
-            self.groups.add(Group.objects.get(name=name))
+    def roles(self, create: bool, extracted: list[tuple[Site, str]] | None,
+              **kwargs: object) -> None:
+        for site, role in extracted or []:
+            Membership.objects.create(user=self, site=site, role=role)
         if create:
             self.save()
 
@@ -28,6 +40,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
 
+    site = factory.SubFactory(SiteFactory)
     record_number = factory.Sequence(lambda n: f"P-{n:05d}")
     date_of_birth = date(2025, 6, 1)
     sex = "female"
@@ -41,6 +54,7 @@ class EncounterFactory(factory.django.DjangoModelFactory):
 
     patient = factory.SubFactory(PatientFactory)
     date = date(2026, 6, 1)
+    patient_born = factory.SelfAttribute("patient.date_of_birth")
     clinician = factory.SelfAttribute("patient.created_by")
     created_by = factory.SelfAttribute("patient.created_by")
     updated_by = factory.SelfAttribute("patient.created_by")

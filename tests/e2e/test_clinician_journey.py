@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from assessment.models import AssessmentDecision, Encounter
-from assessment.roles import CLINICIANS, REVIEWERS
+from assessment.models import AssessmentDecision, Encounter, Role
 from tests.e2e.conftest import axe_violations
-from tests.factories import UserFactory
+from tests.factories import SiteFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def clinician(db) -> User:
     return UserFactory(username="alice", first_name="Alice", last_name="Clinician",
-                       groups=[CLINICIANS], password="alice-pass-1234")
+                       roles=[(SiteFactory(), Role.CLINICIAN)], password="alice-pass-1234")
 
 
 def login(page, username: str, password: str) -> None:
@@ -158,7 +157,8 @@ def test_reviewer_approves_the_encounter_in_the_admin(page, clinician, output_di
     from assessment.demo import load_demo
 
     load_demo(clinician)
-    UserFactory(username="rita", is_staff=True, groups=[REVIEWERS], password="rita-pass-1234")
+    UserFactory(username="rita", is_staff=True, roles=[(SiteFactory(), Role.REVIEWER)],
+                password="rita-pass-1234")
     login(page, "rita", "rita-pass-1234")
     encounter = Encounter.objects.get(patient__record_number="DEMO-B")
     page.goto("/admin/assessment/encounter/?review_status__exact=pending")

@@ -13,11 +13,10 @@ from django.contrib.auth.models import User
 from PIL import Image
 
 from assessment.demo import record_contract_case
-from assessment.models import Lesion, Photo
-from assessment.roles import CLINICIANS
+from assessment.models import Lesion, Photo, Role
 from tests.builders import load_case
 from tests.e2e.conftest import axe_violations
-from tests.factories import UserFactory
+from tests.factories import SiteFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +25,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def clinician(db, settings, tmp_path) -> User:
     settings.MEDIA_ROOT = tmp_path / "media"
     return UserFactory(username="alice", first_name="Alice", last_name="Clinician",
-                       groups=[CLINICIANS], password="alice-pass-1234")
+                       roles=[(SiteFactory(), Role.CLINICIAN)], password="alice-pass-1234")
+
+
+def record_case_a(user: User) -> None:
+    record_contract_case(data=load_case("seed_case_a_pearl_like_heel_nodule.json")["input"],
+                         record_number="CASE-A", born=date(2025, 8, 10), visit=date(2026, 8, 10),
+                         label="right lateral heel nodule", user=user, site=SiteFactory())
 
 
 def login(page, username: str, password: str) -> None:
@@ -40,9 +45,7 @@ def login(page, username: str, password: str) -> None:
 def test_case_a_is_followed_to_resolution_with_chart_and_photo(page, clinician,
                                                                output_dir: Path,
                                                                tmp_path: Path) -> None:
-    record_contract_case(data=load_case("seed_case_a_pearl_like_heel_nodule.json")["input"],
-                         record_number="CASE-A", born=date(2025, 8, 10), visit=date(2026, 8, 10),
-                         label="right lateral heel nodule", user=clinician)
+    record_case_a(clinician)
     login(page, "alice", "alice-pass-1234")
 
     # The first visit's follow-up (12 weeks after 2026-08-10) is overdue today.
@@ -94,9 +97,7 @@ def test_case_a_is_followed_to_resolution_with_chart_and_photo(page, clinician,
 
 
 def test_a_bad_upload_is_refused_in_the_browser(page, clinician, tmp_path: Path) -> None:
-    record_contract_case(data=load_case("seed_case_a_pearl_like_heel_nodule.json")["input"],
-                         record_number="CASE-A", born=date(2025, 8, 10), visit=date(2026, 8, 10),
-                         label="right lateral heel nodule", user=clinician)
+    record_case_a(clinician)
     login(page, "alice", "alice-pass-1234")
     page.goto(f"/lesions/{Lesion.objects.get().pk}/")
     fake = tmp_path / "report.jpg"

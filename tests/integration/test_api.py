@@ -14,9 +14,10 @@ CASE_C = load_case("seed_case_c_heel_stick_nodules.json")["input"]
 
 
 @pytest.fixture
-def staff_client(staff_user) -> Client:
+def staff_client(alice) -> Client:
+    """A clinician's session (the API is for clinicians)."""
     client = Client()
-    client.force_login(staff_user)
+    client.force_login(alice)
     return client
 
 

@@ -26,10 +26,10 @@ def media(settings, tmp_path) -> None:
 
 
 @pytest.fixture
-def case_a(alice) -> Patient:
+def case_a(alice, north) -> Patient:
     return record_contract_case(data=CASE_A, record_number="CASE-A", born=date(2025, 8, 10),
                                 visit=date(2026, 8, 10), label="right lateral heel nodule",
-                                user=alice)
+                                user=alice, site=north)
 
 
 def follow_up_post(lesion: Lesion, *, visit: str = "2026-11-09", **fields: Any
@@ -222,9 +222,13 @@ def test_worklist_query_count_does_not_grow(alice_client: Client, alice,
         alice_client.get("/")
 
 
-def test_worklist_needs_login_and_clinical_permission(bob_client: Client, db) -> None:
+def test_worklist_needs_login_and_shows_only_the_users_clinics(bob_client: Client,
+                                                               charlie_client: Client,
+                                                               alice) -> None:
+    load_demo(alice)
     assert Client().get("/")["Location"].startswith("/accounts/login/")
-    assert bob_client.get("/").status_code == 403
+    assert bob_client.get("/").context["review_count"] == 0
+    assert charlie_client.get("/").context["overdue_count"] == 0
 
 
 # --- Photos --------------------------------------------------------------------------------------

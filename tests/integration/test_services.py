@@ -116,8 +116,9 @@ def test_demo_accounts_with_debug_on(db, settings) -> None:
     out = io.StringIO()
     call_command("ensure_demo_user", stdout=out)
     assert "user 'demo'" in out.getvalue() and "user 'reviewer'" in out.getvalue()
+    assert "user 'viewer'" in out.getvalue()
     call_command("ensure_demo_user", stdout=out)
-    assert out.getvalue().count("password '") == 2, "credentials are printed once"
+    assert out.getvalue().count("password '") == 3, "credentials are printed once"
 
 
 @pytest.mark.parametrize(("months", "words"), [

@@ -1,5 +1,6 @@
 """Create the demo accounts for local use (``make run``), only when DEBUG is on: a clinician who
-enters cases, and a reviewer who approves encounters in the admin."""
+enters cases, a reviewer who approves visits in the admin, and a read-only viewer, all members of
+the demo clinic."""
 
 from __future__ import annotations
 
@@ -7,35 +8,37 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from assessment.roles import CLINICIANS, REVIEWERS, ensure_groups
+from assessment.demo import demo_site
+from assessment.models import Membership, Role
 
 # Local demo only; refused when DEBUG is off.
 DEMO_ACCOUNTS = (
-    ("demo", "heel-nodule-demo", CLINICIANS, False, "Demo", "Clinician"),
-    ("reviewer", "heel-nodule-review", REVIEWERS, True, "Demo", "Reviewer"),
+    ("demo", "heel-nodule-demo", Role.CLINICIAN, False, "Demo", "Clinician"),
+    ("reviewer", "heel-nodule-review", Role.REVIEWER, True, "Demo", "Reviewer"),
+    ("viewer", "heel-nodule-view", Role.VIEWER, False, "Demo", "Viewer"),
 )
 
 
 class Command(BaseCommand):
-    help = "Create the demo clinician and reviewer accounts (DEBUG only); print them once."
+    help = "Create the demo accounts (DEBUG only) and print their credentials once."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("Refusing to create demo accounts with DEBUG off.")
-        ensure_groups()
+        site = demo_site()
         users = get_user_model().objects
-        for username, password, group, staff, first, last in DEMO_ACCOUNTS:
+        for username, password, role, staff, first, last in DEMO_ACCOUNTS:
             user, created = users.get_or_create(username=username, defaults={
                 "is_staff": staff, "first_name": first, "last_name": last})
-            user.groups.add(Group.objects.get(name=group))
+            Membership.objects.get_or_create(user=user, site=site, defaults={"role": role})
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-                self.stdout.write(f"Demo {group[:-1].lower()} created: user '{username}', "
-                                  f"password '{password}' (local development only).")
+                self.stdout.write(f"Demo {role.label.split(' (')[0].lower()} created: user "
+                                  f"'{username}', password '{password}' (local development "
+                                  "only).")
             else:
                 self.stdout.write(f"Demo account '{username}' exists (its password was printed "
                                   "when it was created).")

@@ -1,0 +1,62 @@
+"""Who may do what, per site. Every page, the API, photos, exports and the admin ask here.
+
+A user's role is per site (clinician at one clinic, viewer at another is possible). Reads go
+through selectors that filter to the user's sites, so another site's record answers 404; a
+write by someone whose role at that site does not allow it answers 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from .models import Membership, Role
+
+VIEW, WRITE, REVIEW = "view", "write", "review"
+ROLE_ACTIONS = {
+    Role.CLINICIAN: {VIEW, WRITE},
+    Role.REVIEWER: {VIEW, REVIEW},
+    Role.VIEWER: {VIEW},
+}
+ACTION_WORDS = {WRITE: "enter or change records", REVIEW: "review visits", VIEW: "see records"}
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def roles(user: User) -> dict[int, str]:
+    """{site id: role} for the user, read once per user object (so once per request)."""
+    if not user.is_authenticated:
+        return {}
+    cached = getattr(user, "_site_roles", None)
+    if cached is None:
+        cached = dict(Membership.objects.filter(user=user).values_list("site_id", "role"))
+        user._site_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
+def site_ids(user: User, action: str) -> list[int] | None:
+    """Sites where the user may do ``action``; None means every site (superusers)."""
+    if user.is_authenticated and user.is_superuser:
+        return None
+    return sorted(site for site, role in roles(user).items() if action in ROLE_ACTIONS[role])
+
+
+def can(user: User, action: str, site_id: int) -> bool:
+    allowed = site_ids(user, action)
+    return allowed is None or site_id in allowed
+
+
+def can_anywhere(user: User, action: str) -> bool:
+    allowed = site_ids(user, action)
+    return allowed is None or bool(allowed)
+
+
+def require(user: User, action: str, site_id: int) -> None:
+    if not can(user, action, site_id):
+        raise PermissionDenied(f"Your role at this site does not allow you to "
+                               f"{ACTION_WORDS[action]}.")
+
+
+def require_anywhere(user: User, action: str) -> None:
+    if not can_anywhere(user, action):
+        raise PermissionDenied(f"Your account does not allow you to {ACTION_WORDS[action]}.")
