@@ -7,7 +7,7 @@ DEV_ENV := DJANGO_DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint chromium bench-engine serve clean
+.PHONY: install run test lint chromium bench-engine serve backup restore clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -54,6 +54,16 @@ serve: install
 	$(PY) manage.py collectstatic --noinput
 	$(PY) manage.py migrate --noinput
 	$(BIN)/gunicorn calcinosis_site.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+## make backup: database (records and history) and photos into backups/<date-time>/
+backup: install
+	$(PY) manage.py backup --output backups/$$(date +%Y%m%d-%H%M%S)
+
+## make restore BACKUP=backups/<folder>: into an empty database (migrated first)
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<folder>"; exit 2; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py restore --input $(BACKUP)
 
 clean:
 	rm -rf $(VENV) staticfiles test-output .pytest_cache .ruff_cache .hypothesis

@@ -26,3 +26,10 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # Serve static files from the app folders (no collectstatic in tests), as runserver does.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: the concurrency tests save from several threads, each with its own
+    # connection, and only a file database gives them SQLite's real locking.
+    _test_db_dir = BASE_DIR / "test-output"  # noqa: F405
+    _test_db_dir.mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db_dir / "test-db.sqlite3")}  # noqa: F405
