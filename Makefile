@@ -7,7 +7,7 @@ DEV_ENV := DJANGO_DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint chromium bench-engine serve backup restore clean
+.PHONY: install run test lint chromium bench bench-engine serve backup restore clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -44,6 +44,13 @@ chromium:
 		echo "Installing Chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
+
+## make bench: pages, load and engine at 1,000 and 100,000 patients on PostgreSQL
+## (DATABASE_URL names the server; databases calc_bench_<n> are created there and kept)
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) -m assessment.benchmark $(BENCH_ARGS)
 
 ## make bench-engine: engine assessments per second on one core
 bench-engine: install

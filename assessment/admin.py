@@ -102,7 +102,7 @@ class PatientAdmin(TrackedAdmin):
     list_filter = ("site", "sex", ("archived_at", admin.EmptyFieldListFilter))
     list_select_related = ("site",)
     search_fields = ("record_number",)
-    date_hierarchy = "created_at"
+    show_full_result_count = False
 
     class EncounterInline(ReadOnlyInline):
         model = Encounter
@@ -178,7 +178,9 @@ class EncounterAdmin(TrackedAdmin):
     list_filter = ("review_status", SubtypeFilter, ManagementFilter, "kind", "date")
     list_select_related = ("patient", "clinician", "reviewed_by")
     search_fields = ("patient__record_number",)
-    date_hierarchy = "date"
+    # No date hierarchy and no second, unfiltered count: both aggregate the whole visits
+    # table on every page load of a large registry.
+    show_full_result_count = False
     actions = ["approve"]
     # The admin is for review: what was seen is entered and corrected in the app, not here.
     readonly_fields = (*TRACKED_READONLY, "reviewed_by", "reviewed_at", "assessments_summary",
@@ -309,7 +311,7 @@ class AssessmentAdmin(SiteScopedAdmin):
                    "ruleset_version", "created_at")
     list_select_related = ("observation__lesion", "observation__encounter__patient")
     search_fields = ("observation__encounter__patient__record_number",)
-    date_hierarchy = "created_at"
+    show_full_result_count = False
     readonly_fields = ("readable", "input_pretty", "output_pretty", "observation",
                        "ruleset_version", "contract_version", "created_at", "created_by")
     fields = ("readable", "observation", "ruleset_version", "contract_version", "created_at",

@@ -222,7 +222,8 @@ class Encounter(Tracked):
 
     class Meta:
         ordering = ["-date", "-id"]
-        indexes = [models.Index(fields=["patient", "-date"])]
+        indexes = [models.Index(fields=["patient", "-date"]),
+                   models.Index(fields=["review_status", "date"])]
         constraints = [models.CheckConstraint(condition=Q(date__gte=models.F("patient_born")),
                                               name="visit_not_before_birth")]
 

@@ -24,6 +24,7 @@ from .models import (
 )
 
 WORKLIST_LIMIT = 50
+COUNT_CAP = 1000  # the worklist says "1000+" rather than count a registry's backlog
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -40,16 +41,25 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
 
 
 def patient_list(user: User, query: str = "") -> QuerySet[Patient]:
-    patients = patients_visible_to(user).filter(archived_at__isnull=True).select_related(
+    """The patients to list, ordered; cheap to count. Summaries are added per page by
+    ``patient_list_summaries`` (annotating before paginating would make the count aggregate
+    every visit and lesion of the registry)."""
+    patients = patients_visible_to(user).filter(archived_at__isnull=True)
+    query = query.strip()
+    if query:
+        patients = patients.filter(record_number__icontains=query)
+    return patients.order_by("record_number", "id")
+
+
+def patient_list_summaries(rows: list[Patient]) -> list[Patient]:
+    """The page's patients with visit count, last visit and active lesions, in one query."""
+    summaries = Patient.objects.filter(pk__in=[row.pk for row in rows]).select_related(
         "site").annotate(
         encounter_count=Count("encounters", distinct=True),
         last_visit=Max("encounters__date"),
         active_lesions=Count("lesions", filter=Q(lesions__status="active"), distinct=True),
-    )
-    query = query.strip()
-    if query:
-        patients = patients.filter(record_number__icontains=query)
-    return patients.order_by("record_number")
+    ).in_bulk()
+    return [summaries[row.pk] for row in rows]
 
 
 def patient_for(user: User, pk: int) -> Patient:
@@ -215,12 +225,18 @@ def worklist(user: User, today: date) -> dict[str, Any]:
     return {
         "today": today,
         "week_end": week_end - timedelta(days=1),
+        "count_cap": COUNT_CAP,
         "due": list(due.order_by("next_follow_up_due", "id")[:WORKLIST_LIMIT]),
-        "due_count": due.count(),
+        "due_count": _capped_count(due),
         "overdue": list(overdue.order_by("next_follow_up_due", "id")[:WORKLIST_LIMIT]),
-        "overdue_count": overdue.count(),
+        "overdue_count": _capped_count(overdue),
         "atypical": list(atypical.order_by("next_follow_up_due", "id")[:WORKLIST_LIMIT]),
-        "atypical_count": atypical.count(),
+        "atypical_count": _capped_count(atypical),
         "review": list(review.order_by("date", "id")[:WORKLIST_LIMIT]),
-        "review_count": review.count(),
+        "review_count": _capped_count(review),
     }
+
+
+def _capped_count(queryset: QuerySet) -> int:
+    """Exact up to COUNT_CAP, then COUNT_CAP + 1 (shown as "1000+"): bounded work."""
+    return queryset.order_by()[:COUNT_CAP + 1].count()

@@ -28,4 +28,5 @@ urlpatterns = [
          name="assessment-decide"),
     path("export/assessments.csv", views.export_assessments, name="export-assessments"),
     path("api/v1/assess", api.assess_view, name="api-assess"),
+    path("ping", views.ping, name="ping"),
 ]

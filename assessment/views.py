@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +29,7 @@ from .forms import (
     PhotoForm,
 )
 from .models import LesionStatus
+from .pagination import NearEndPaginator
 from .presenters import assessment_view_model, timeline_view_model
 
 PAGE_SIZE = 25
@@ -49,6 +49,13 @@ def _logged(request: HttpRequest, patient_id: int) -> None:
 
 
 @page("GET")
+def ping(request: HttpRequest) -> HttpResponse:
+    """The smallest logged-in page: the floor for performance comparisons (same middleware,
+    session and authentication as every page, no clinical query)."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@page("GET")
 def home(request: HttpRequest) -> HttpResponse:
     """The worklist: what needs the clinician's attention today, in their sites."""
     return render(request, "assessment/worklist.html",
@@ -59,10 +66,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     search = PatientSearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    page_obj = Paginator(selectors.patient_list(request.user, query), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    page_obj = NearEndPaginator(selectors.patient_list(request.user, query),
+                                PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "assessment/patient_list.html", {
         "page": page_obj, "search": search, "query": query,
+        "patients": selectors.patient_list_summaries(list(page_obj.object_list)),
         "can_add": access.can_anywhere(request.user, access.WRITE),
     })
 

@@ -1,0 +1,124 @@
+"""``python manage.py bench_pages``: server time and query count of each page, in process.
+
+For every page: a few warm-up requests, then ``--repeat`` timed requests through Django's full
+request handling (middleware, session, authentication, templates); prints the median and 95th
+percentile of the server time and the number of queries. Run it against a database filled by
+``manage.py synth``. Prints a table, and with ``--json`` one JSON object per page.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from assessment.models import Assessment, Lesion, Membership, Patient, Site
+from assessment.synth import PREFIX
+
+ENCOUNTER_POST = {
+    "visit-date": "2026-01-15", "visit-kind": "initial", "visit-notes": "",
+    "lesion-TOTAL_FORMS": "1", "lesion-INITIAL_FORMS": "0", "lesion-MIN_NUM_FORMS": "1",
+    "lesion-MAX_NUM_FORMS": "10", "lesion-0-site": "heel", "lesion-0-heel_subsite": "medial",
+    "lesion-0-count": "2", "lesion-0-largest_diameter_mm": "3", "lesion-0-color": "white_yellow",
+    "lesion-0-consistency": "firm", "lesion-0-onset_age_months": "6",
+    "lab-TOTAL_FORMS": "2", "lab-INITIAL_FORMS": "0", "lab-MIN_NUM_FORMS": "0",
+    "lab-MAX_NUM_FORMS": "30", "lab-0-analyte": "calcium_total", "lab-0-value": "9.9",
+    "lab-0-unit": "mg/dL", "lab-1-analyte": "phosphate", "lab-1-value": "5.6",
+    "lab-1-unit": "mg/dL",
+}
+
+
+def bench_user() -> Any:
+    """A staff clinician of every clinic: sees everything a registry user would."""
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "first_name": "Bench"})
+    for site in Site.objects.all():
+        Membership.objects.get_or_create(user=user, site=site, defaults={"role": "clinician"})
+    return user
+
+
+def targets() -> list[tuple[str, str, str, dict | None]]:
+    patients = Patient.objects.filter(record_number__startswith=PREFIX)
+    total = patients.count()
+    if total == 0:
+        raise CommandError("No synthetic patients: run `manage.py synth --patients N` first.")
+    middle = patients.order_by("record_number")[total // 2]
+    lesion = Lesion.objects.filter(patient=middle).order_by("id").first()
+    assessment = Assessment.objects.filter(observation__lesion=lesion).order_by("id").first()
+    from datetime import date
+
+    post_patient, _ = Patient.objects.get_or_create(
+        record_number="BENCH-POST", defaults={
+            "site": middle.site, "date_of_birth": date(2025, 7, 1), "sex": "female",
+            "created_by": bench_user(), "updated_by": bench_user()})
+    search = middle.record_number[:-2]  # matches a hundred or so records
+    return [
+        ("trivial view (floor)", "GET", "/ping", None),
+        ("worklist", "GET", "/", None),
+        ("patient list, first page", "GET", "/patients/", None),
+        ("patient list, last page", "GET", "/patients/?page=last", None),
+        ("patient search", "GET", f"/patients/?q={search}", None),
+        ("patient page", "GET", f"/patients/{middle.pk}/", None),
+        ("lesion timeline", "GET", f"/lesions/{lesion.pk}/", None),
+        ("encounter entry (GET)", "GET", f"/patients/{post_patient.pk}/encounters/new/", None),
+        ("encounter entry (POST)", "POST", f"/patients/{post_patient.pk}/encounters/new/",
+         ENCOUNTER_POST),
+        ("assessment page", "GET", f"/assessments/{assessment.pk}/", None),
+        ("admin encounter list", "GET", "/admin/assessment/encounter/", None),
+    ]
+
+
+class Command(BaseCommand):
+    help = "Time each page (median and 95th percentile) and count its queries."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--repeat", type=int, default=30)
+        parser.add_argument("--warmup", type=int, default=3)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        client = Client()
+        client.force_login(bench_user())
+        rows = []
+        hosts = [*settings.ALLOWED_HOSTS, "testserver"]
+        with override_settings(ALLOWED_HOSTS=hosts, SECURE_SSL_REDIRECT=False):
+            for name, method, url, data in targets():
+                call = client.post if method == "POST" else client.get
+                for _ in range(options["warmup"]):
+                    self._check(call(url, data) if data else call(url), name)
+                timings, queries = [], 0
+                for _ in range(options["repeat"]):
+                    with CaptureQueriesContext(connection) as captured:
+                        started = time.perf_counter()
+                        response = call(url, data) if data else call(url)
+                        if hasattr(response, "streaming_content"):
+                            b"".join(response.streaming_content)
+                        timings.append((time.perf_counter() - started) * 1000)
+                    self._check(response, name)
+                    queries = len(captured.captured_queries)
+                timings.sort()
+                rows.append({"page": name, "queries": queries,
+                             "median_ms": round(statistics.median(timings), 2),
+                             "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 2)})
+        patients = Patient.objects.count()
+        if options["json"]:
+            for row in rows:
+                self.stdout.write(json.dumps({"patients": patients, **row}))
+            return
+        self.stdout.write(f"{patients} patients, {options['repeat']} requests per page")
+        self.stdout.write(f"{'page':30} {'queries':>7} {'median ms':>10} {'p95 ms':>9}")
+        for row in rows:
+            self.stdout.write(f"{row['page']:30} {row['queries']:>7} {row['median_ms']:>10} "
+                              f"{row['p95_ms']:>9}")
+
+    def _check(self, response: Any, name: str) -> None:
+        if response.status_code not in (200, 302):
+            raise CommandError(f"{name}: HTTP {response.status_code}")
