@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,6 +36,7 @@ from .models import (
     Site,
     code_choices,
 )
+from .pagination import CachedCountPaginator
 from .presenters import assessment_view_model
 
 admin.site.site_header = "Heel nodule assessment: review"
@@ -49,6 +50,7 @@ class SiteScopedAdmin(SimpleHistoryAdmin):
     nothing clinical is ever deleted here (records are archived in the app)."""
 
     site_path = "site"  # lookup from this model to its Site
+    paginator = CachedCountPaginator
 
     def _site_filter(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         allowed = access.site_ids(request.user, access.VIEW)
@@ -171,7 +173,7 @@ VISIT_FIELDS = ("patient", "date", "clinician", "kind", "notes", "fever",
 
 @admin.register(Encounter)
 class EncounterAdmin(TrackedAdmin):
-    site_path = "patient__site"
+    site_path = "clinic"
     form = EncounterReviewForm
     list_display = ("patient_record", "date", "kind", "clinician", "leading", "management",
                     "review_status", "reviewed_by", "reviewed_at")
@@ -219,11 +221,18 @@ class EncounterAdmin(TrackedAdmin):
         return access.can(request.user, access.REVIEW, obj.patient.site_id)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Encounter]:
-        latest = Assessment.objects.filter(observation__encounter=OuterRef("pk")).order_by("-id")
-        return super().get_queryset(request).annotate(
-            latest_entity=Subquery(latest.values("leading_entity")[:1]),
-            latest_management=Subquery(latest.values("management_category")[:1]),
-        )
+        # The latest assessment per visit, fetched for the displayed page only (two small
+        # queries), never as per-row subqueries over the whole visits table.
+        assessments = Assessment.objects.only(
+            "id", "observation_id", "leading_entity", "management_category").order_by("-id")
+        observations = LesionObservation.objects.only("id", "encounter_id").prefetch_related(
+            Prefetch("assessments", queryset=assessments))
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("observations", queryset=observations))
+
+    def _latest(self, obj: Encounter) -> Assessment | None:
+        found = [a for o in obj.observations.all() for a in o.assessments.all()]
+        return max(found, key=lambda a: a.pk, default=None)
 
     @admin.display(description="Patient", ordering="patient__record_number")
     def patient_record(self, obj: Encounter) -> str:
@@ -231,11 +240,13 @@ class EncounterAdmin(TrackedAdmin):
 
     @admin.display(description="Leading entity")
     def leading(self, obj: Encounter) -> str:
-        return (obj.latest_entity or "—").replace("_", " ")
+        latest = self._latest(obj)
+        return latest.leading_entity.replace("_", " ") if latest else "—"
 
     @admin.display(description="Management")
     def management(self, obj: Encounter) -> str:
-        return dict(ManagementCategory.choices).get(obj.latest_management, "—")
+        latest = self._latest(obj)
+        return latest.get_management_category_display() if latest else "—"
 
     @admin.display(description="Engine assessments")
     def assessments_summary(self, obj: Encounter) -> str:
@@ -268,7 +279,7 @@ class EncounterAdmin(TrackedAdmin):
 
 @admin.register(Lesion)
 class LesionAdmin(TrackedAdmin):
-    site_path = "patient__site"
+    site_path = "clinic"
     list_display = ("__str__", "patient", "site", "heel_subsite", "laterality", "status",
                     "resolved_on")
     list_filter = ("status", "site")

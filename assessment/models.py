@@ -200,6 +200,9 @@ class ReviewStatus(models.TextChoices):
 
 class Encounter(Tracked):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    # The patient's clinic, copied so registry-wide lists filter one table (services keep it
+    # in step; patients do not change clinic in the app).
+    clinic = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     date = models.DateField(help_text="Date of the visit.")
     # The patient's date of birth, copied so the database itself refuses a visit before birth
     # (a check constraint cannot look across tables); services keep it in step.
@@ -223,7 +226,9 @@ class Encounter(Tracked):
     class Meta:
         ordering = ["-date", "-id"]
         indexes = [models.Index(fields=["patient", "-date"]),
-                   models.Index(fields=["review_status", "date"])]
+                   models.Index(fields=["review_status", "date"]),
+                   models.Index(fields=["-date", "-id"]),
+                   models.Index(fields=["clinic", "review_status", "date"])]
         constraints = [models.CheckConstraint(condition=Q(date__gte=models.F("patient_born")),
                                               name="visit_not_before_birth")]
 
@@ -240,6 +245,8 @@ class Lesion(Tracked):
     """A lesion of the child that persists across visits."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lesions")
+    # The patient's clinic, copied for the worklist (see Encounter.clinic).
+    clinic = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     label = models.CharField(max_length=80, blank=True,
                              help_text="Short name, e.g. 'right heel nodule'.")
     site = models.CharField(max_length=16, choices=code_choices(vocab.SITES))
@@ -264,7 +271,9 @@ class Lesion(Tracked):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["status", "next_follow_up_due"]),
-                   models.Index(fields=["status", "atypical_course"])]
+                   models.Index(fields=["status", "atypical_course"]),
+                   models.Index(fields=["clinic", "status", "next_follow_up_due"]),
+                   models.Index(fields=["clinic", "status", "atypical_course"])]
         constraints = [
             models.CheckConstraint(condition=Q(heel_subsite="") | Q(site="heel"),
                                    name="lesion_subsite_only_on_heel"),

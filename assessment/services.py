@@ -88,6 +88,14 @@ def patient_archive(*, patient: Patient, user: AbstractBaseUser) -> Patient:
     patient.version += 1
     patient.save(update_fields=["archived_at", "archived_by", "updated_by", "updated_at",
                                 "version"])
+    # Off the worklist: an archived child is not followed up. Saved row by row for history.
+    for lesion in Lesion.objects.filter(patient=patient).exclude(
+            next_follow_up_due__isnull=True, atypical_course=False):
+        lesion.next_follow_up_due = None
+        lesion.atypical_course = False
+        _stamp(lesion, user, new=False)
+        lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
+                                   "updated_at"])
     return patient
 
 
@@ -117,6 +125,7 @@ def encounter_record(
     fails here, the transaction leaves no half-saved record."""
     with transaction.atomic():
         encounter.patient = patient
+        encounter.clinic_id = patient.site_id
         encounter.patient_born = patient.date_of_birth
         encounter.clinician = user
         _stamp(encounter, user, new=True)
@@ -131,6 +140,7 @@ def encounter_record(
             lesion, observation = entry.lesion, entry.observation
             if lesion.pk is None:
                 lesion.patient = patient
+                lesion.clinic_id = patient.site_id
                 _stamp(lesion, user, new=True)
                 lesion.full_clean()
                 lesion.save()

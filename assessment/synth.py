@@ -89,7 +89,8 @@ def plan_patient(rng: random.Random, index: int, site: Site, user: Any, today: d
     dates = [first_visit]
     for gap in gaps:
         dates.append(dates[-1] + timedelta(weeks=gap))
-    encounters = [Encounter(patient=patient, date=d, patient_born=born, clinician=user,
+    encounters = [Encounter(patient=patient, clinic=site, date=d, patient_born=born,
+                            clinician=user,
                             kind="initial" if i == 0 else "follow_up", created_by=user,
                             updated_by=user, fever=False if rng.random() < 0.5 else None,
                             review_status="approved" if d < today - timedelta(days=30)
@@ -99,7 +100,8 @@ def plan_patient(rng: random.Random, index: int, site: Site, user: Any, today: d
     for number in range(rng.randint(1, 4)):
         site_code = "heel" if archetype in ("heel_stick", "extravasation", "renal") or \
             rng.random() < 0.5 else rng.choice(["sole", "ear", "hand", "leg", "face"])
-        lesion = Lesion(patient=patient, site=site_code, label=f"lesion {number + 1}",
+        lesion = Lesion(patient=patient, clinic=site, site=site_code,
+                        label=f"lesion {number + 1}",
                         heel_subsite=rng.choice(["lateral", "medial", "posterior", ""])
                         if site_code == "heel" else "",
                         laterality=rng.choice(["left", "right", "bilateral"]),

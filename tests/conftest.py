@@ -12,6 +12,14 @@ from assessment.models import Role, Site
 from tests.factories import SiteFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test starts with no cached counts (the cache lives as long as the process)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def north(db) -> Site:
     return SiteFactory(code="north", name="North heel clinic")

@@ -55,6 +55,7 @@ class EncounterFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     date = date(2026, 6, 1)
     patient_born = factory.SelfAttribute("patient.date_of_birth")
+    clinic = factory.SelfAttribute("patient.site")
     clinician = factory.SelfAttribute("patient.created_by")
     created_by = factory.SelfAttribute("patient.created_by")
     updated_by = factory.SelfAttribute("patient.created_by")
@@ -65,6 +66,7 @@ class LesionFactory(factory.django.DjangoModelFactory):
         model = Lesion
 
     patient = factory.SubFactory(PatientFactory)
+    clinic = factory.SelfAttribute("patient.site")
     site = "heel"
     created_by = factory.SelfAttribute("patient.created_by")
     updated_by = factory.SelfAttribute("patient.created_by")

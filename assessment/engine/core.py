@@ -24,7 +24,7 @@ from .rules import (
     TC,
     Rule,
 )
-from .sources import EVIDENCE_TAGS, REFERENCES, references_in
+from .sources import EVIDENCE_TAGS, REFERENCE_ORDER, REFERENCES, references_in
 from .validation import Findings, validate
 from .vocab import CONTRACT_VERSION, MANAGEMENT_RANK, words
 
@@ -103,9 +103,8 @@ class State:
 
 
 def _apply(state: State, rule: Rule) -> None:
-    f = state.facts
-    sentence = rule.render(f)
-    text, _ = split_source(sentence)
+    text = rule.sentence(state.facts)
+    sentence = f"{text} {rule.source}"
     state.fire(rule.id, text, rule.source)
     for entity, points in rule.scores:
         score = state.scores[entity]
@@ -523,21 +522,16 @@ def _caxp_output(f: Facts) -> dict[str, Any] | None:
 
 
 def _sources(state: State) -> dict[str, str]:
-    cited: list[str] = []
-    tags_seen = set()
+    cited: set[str] = set()
+    tags_seen: set[str] = set()
     for item in state.fired:
-        for code in references_in(item["source"]):
-            if code not in cited:
-                cited.append(code)
-        for tag in ("S", "M"):
-            if f"[{tag}]" in item["source"]:
-                tags_seen.add(tag)
-    result = {code: REFERENCES[code] for code in sorted(cited, key=_ref_key)}
+        source = item["source"]
+        cited.update(references_in(source))
+        if "[S]" in source:
+            tags_seen.add("S")
+        if "[M]" in source:
+            tags_seen.add("M")
+    result = {code: REFERENCES[code] for code in sorted(cited, key=REFERENCE_ORDER.__getitem__)}
     for tag in sorted(tags_seen):
         result[tag] = EVIDENCE_TAGS[tag]
     return result
-
-
-def _ref_key(code: str) -> tuple[int, str]:
-    digits = "".join(ch for ch in code if ch.isdigit())
-    return int(digits), code

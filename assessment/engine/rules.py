@@ -46,9 +46,12 @@ class Rule:
     # moves scores but does not by itself put an entity in the differential.
     qualifies: bool = True
 
+    def sentence(self, facts: Facts) -> str:
+        """The rule's sentence for these facts, without its source tag."""
+        return self.text(facts) if callable(self.text) else self.text
+
     def render(self, facts: Facts) -> str:
-        text = self.text(facts) if callable(self.text) else self.text
-        return f"{text} {self.source}".strip()
+        return f"{self.sentence(facts)} {self.source}".strip()
 
 
 def each(entities: tuple[str, ...], points: float) -> tuple[tuple[str, float], ...]:

@@ -7,6 +7,7 @@ Tags: [V Rn] checked against an excerpt of source Rn; [S] taken from the seed do
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 EVIDENCE_TAGS = {
     "V": "checked against an excerpt of the cited source",
@@ -111,10 +112,21 @@ REFERENCES: dict[str, str] = {
 _TAG = re.compile(r"R\d+b?")
 
 
-def references_in(text: str) -> list[str]:
-    """Reference codes cited in a source tag such as "[V R3][V R5]", in order of first use."""
+@lru_cache(maxsize=1024)
+def references_in(text: str) -> tuple[str, ...]:
+    """Reference codes cited in a source tag such as "[V R3][V R5]", in order of first use.
+
+    Cached: rules cite a few hundred distinct tags, read on every assessment."""
     seen: list[str] = []
     for code in _TAG.findall(text):
         if code in REFERENCES and code not in seen:
             seen.append(code)
-    return seen
+    return tuple(seen)
+
+
+def _numeric(code: str) -> tuple[int, str]:
+    return int("".join(ch for ch in code if ch.isdigit())), code
+
+
+# Outputs list references in numeric order (R77, R77b, R78).
+REFERENCE_ORDER = {code: index for index, code in enumerate(sorted(REFERENCES, key=_numeric))}

@@ -18,6 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def query_counts() -> dict[str, int]:
+    from django.core.cache import cache
+
+    cache.clear()  # count every time, as on a first visit
     client = Client()
     client.force_login(bench_user())
     counts = {}
