@@ -265,6 +265,7 @@ class EncounterAdmin(TrackedAdmin):
         if change:
             obj.version += 1
         super().save_model(request, obj, form, change)
+        services.worklist_changed()
 
     @admin.action(description="Approve selected encounters", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Encounter]) -> None:

@@ -549,3 +549,14 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) for {self.user}"
+
+
+class ChangeCounter(models.Model):
+    """A number bumped (in the same transaction) by every write that changes what a derived
+    view shows, so caches of that view are keyed by it and are never stale, in any process."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"

@@ -214,7 +214,32 @@ def _changed_fields(before: Any, after: Any) -> list[dict[str, Any]]:
     return changes
 
 
+WORKLIST_CACHE_SECONDS = 300
+
+
 def worklist(user: User, today: date) -> dict[str, Any]:
+    """The worklist, computed once per user, day and change of the registry.
+
+    Every write that alters it bumps a counter in the same transaction (services.
+    worklist_changed), and the cache key includes that counter, so a cached worklist is never
+    stale, in any server process; views between writes cost one small query.
+    """
+    from django.core.cache import cache
+
+    from .models import ChangeCounter
+
+    generation = ChangeCounter.objects.filter(name="worklist").values_list(
+        "value", flat=True).first() or 0
+    sites = access.site_ids(user, access.VIEW)
+    key = f"worklist:{user.pk}:{sites}:{today.isoformat()}:{generation}"
+    context = cache.get(key)
+    if context is None:
+        context = _worklist(user, today)
+        cache.set(key, context, WORKLIST_CACHE_SECONDS)
+    return context
+
+
+def _worklist(user: User, today: date) -> dict[str, Any]:
     """What needs attention: follow-ups due this week and overdue, lesions with an atypical
     course, visits awaiting review. A fixed number of queries whatever the registry size.
 

@@ -29,6 +29,18 @@ from .models import (
 )
 from .photos import CleanPhoto
 
+WORKLIST = "worklist"
+
+
+def worklist_changed() -> None:
+    """Call in any write that changes the worklist: cached worklists are keyed by this."""
+    from django.db.models import F
+
+    from .models import ChangeCounter
+
+    if not ChangeCounter.objects.filter(name=WORKLIST).update(value=F("value") + 1):
+        ChangeCounter.objects.get_or_create(name=WORKLIST)
+
 
 class StaleEdit(Exception):
     """The record changed since the form was opened; nothing was saved."""
@@ -96,6 +108,7 @@ def patient_archive(*, patient: Patient, user: AbstractBaseUser) -> Patient:
         _stamp(lesion, user, new=False)
         lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
                                    "updated_at"])
+    worklist_changed()
     return patient
 
 
@@ -165,6 +178,7 @@ def encounter_record(
             _stamp(lesion, user, new=False)
             lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
                                        "updated_at"])
+        worklist_changed()
     return encounter
 
 
@@ -284,6 +298,7 @@ def encounter_review(*, encounter: Encounter, status: str, comment: str,
     encounter._history_user = user
     encounter.save(update_fields=["review_status", "review_comment", "reviewed_by",
                                   "reviewed_at", "version", "updated_at"])
+    worklist_changed()
     return encounter
 
 
@@ -325,6 +340,7 @@ def observation_update(*, observation: LesionObservation, changes: dict[str, Any
             lesion.next_follow_up_due = assessment.follow_up_due
             _stamp(lesion, user, new=False)
             lesion.save(update_fields=["next_follow_up_due", "updated_by", "updated_at"])
+        worklist_changed()
     return assessment
 
 

@@ -343,3 +343,26 @@ def test_photo_upload_refuses_anonymous_get_and_readers(rita_client: Client,
     assert Client().post(url).status_code == 302
     assert rita_client.get(url).status_code == 405
     assert rita_client.post(url, {}).status_code == 403
+
+
+def test_the_worklist_changes_as_soon_as_a_follow_up_is_recorded(alice_client: Client,
+                                                                case_a: Patient) -> None:
+    lesion = case_a.lesions.get()
+    before = alice_client.get("/").context
+    assert [row["url"] for row in before["overdue"]] == [f"/lesions/{lesion.pk}/"]
+    alice_client.post(f"/patients/{case_a.pk}/follow-up/",
+                      follow_up_post(lesion, course_status="resolved"))
+    after = alice_client.get("/").context
+    assert after["overdue"] == [] and after["overdue_count"] == 0
+
+
+def test_a_review_in_the_admin_updates_the_worklist(alice_client: Client, rita_client: Client,
+                                                   case_a: Patient) -> None:
+    assert alice_client.get("/").context["review_count"] == 1
+    encounter = Encounter.objects.get(patient=case_a)
+    rita_client.post(f"/admin/assessment/encounter/{encounter.pk}/change/", {
+        "review_status": "approved", "review_comment": "ok",
+        **{f"{p}-{k}": v for p in ("observations", "labs", "imaging")
+           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"),
+                        ("MAX_NUM_FORMS", "1000"))}})
+    assert alice_client.get("/").context["review_count"] == 0

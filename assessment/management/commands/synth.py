@@ -55,6 +55,9 @@ class Command(BaseCommand):
             connections.close_all()
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 results = pool.map(_work, jobs)
+        from assessment.services import worklist_changed
+
+        worklist_changed()
         if vendor == "postgresql":
             # Fresh statistics, or the planner keeps assuming the tables are tiny and picks
             # nested loops over 100,000 patients.
