@@ -231,7 +231,8 @@ def worklist(user: User, today: date) -> dict[str, Any]:
     generation = ChangeCounter.objects.filter(name="worklist").values_list(
         "value", flat=True).first() or 0
     sites = access.site_ids(user, access.VIEW)
-    key = f"worklist:{user.pk}:{sites}:{today.isoformat()}:{generation}"
+    scope = "all" if sites is None else "-".join(map(str, sites))
+    key = f"worklist:{user.pk}:{scope}:{today.isoformat()}:{generation}"
     context = cache.get(key)
     if context is None:
         context = _worklist(user, today)
