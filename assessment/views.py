@@ -165,10 +165,7 @@ def encounter_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     _require_open(request, patient)
     entry = EncounterEntry(request.POST or None, patient=patient)
     if request.method == "POST" and entry.is_valid():
-        encounter = services.encounter_record(
-            patient=patient, encounter=entry.encounter, entries=entry.entries,
-            labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items,
-            user=request.user)
+        encounter = _record(request, patient, entry)
         observations = list(encounter.observations.all())
         if len(observations) == 1:
             return redirect("assessment-detail",
@@ -176,6 +173,13 @@ def encounter_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
         return redirect("encounter-detail", encounter_pk=encounter.pk)
     return render(request, "assessment/encounter_form.html", {"patient": patient, "entry": entry},
                   status=400 if request.method == "POST" else 200)
+
+
+def _record(request: HttpRequest, patient: Any, entry: EncounterEntry) -> Any:
+    """Save a validated visit page (first visit or follow-up) through the service."""
+    return services.encounter_record(
+        patient=patient, encounter=entry.encounter, entries=entry.entries,
+        labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items, user=request.user)
 
 
 @page("GET")
@@ -237,10 +241,7 @@ def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     follow_up = [(lesion, last, not only or str(lesion.pk) == only) for lesion, last in candidates]
     entry = EncounterEntry(request.POST or None, patient=patient, follow_up=follow_up)
     if request.method == "POST" and entry.is_valid():
-        services.encounter_record(
-            patient=patient, encounter=entry.encounter, entries=entry.entries,
-            labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items,
-            user=request.user)
+        _record(request, patient, entry)
         messages.success(request, "Follow-up recorded.")
         return redirect("lesion-timeline", lesion_pk=entry.entries[0].lesion.pk)
     return render(request, "assessment/encounter_form.html",
