@@ -34,6 +34,6 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
         created = load_demo(user)
         if created:
-            self.stdout.write(f"Demo patients created: {', '.join(created)}.")
+            self.stdout.write(f"Demo data created: {', '.join(created)}.")
         else:
             self.stdout.write("Demo data already present; nothing to do.")
