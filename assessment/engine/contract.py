@@ -13,6 +13,7 @@ from typing import Any
 from .knowledge import ENTITIES
 from .labs import ANALYTES
 from .vocab import (
+    ACTION_TO_MINIMUM_MANAGEMENT,
     CALCINOSIS_LEVELS,
     CAXP_FLAGS,
     CONTRACT_VERSION,
@@ -81,7 +82,7 @@ def output_problems(out: Any) -> list[str]:
         check(flag.get("action") in FLAG_ACTIONS, f"unknown action {flag.get('action')}")
         check(bool(flag.get("message")) and bool(flag.get("code")), "flag needs code and message")
         check(bool(SOURCE_TAG.search(flag.get("source", ""))), "flag without a source tag")
-        floor = {"urgent": "urgent", "refer": "refer"}.get(flag.get("action", ""))
+        floor = ACTION_TO_MINIMUM_MANAGEMENT.get(flag.get("action", ""))
         if floor and MANAGEMENT_RANK[floor] > MANAGEMENT_RANK[worst_floor]:
             worst_floor = floor
     actions = [flag.get("action") for flag in out["red_flags"]]

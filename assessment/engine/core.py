@@ -26,7 +26,7 @@ from .rules import (
 )
 from .sources import EVIDENCE_TAGS, REFERENCE_ORDER, REFERENCES, references_in
 from .validation import Findings, validate
-from .vocab import CONTRACT_VERSION, MANAGEMENT_RANK, words
+from .vocab import ACTION_TO_MINIMUM_MANAGEMENT, CONTRACT_VERSION, MANAGEMENT_RANK, words
 
 RULESET_VERSION = "2026.11.1"
 ALTERNATIVE_MARGIN = 3.0  # points: an entity this close to the leader is a defensible reading
@@ -297,7 +297,7 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
                            "thiosulfate (adult evidence only) [S][V R84][V R66].")
 
     for flag in sorted(state.flags, key=lambda x: ACTION_ORDER[x["action"]]):
-        floor = {"urgent": "urgent", "refer": "refer"}.get(flag["action"])
+        floor = ACTION_TO_MINIMUM_MANAGEMENT.get(flag["action"])
         if floor and MANAGEMENT_RANK[floor] > MANAGEMENT_RANK[category]:
             category = floor
             reasons.append(f"Raised to {floor} by the red flag: {flag['message']} "

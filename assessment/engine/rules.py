@@ -50,9 +50,6 @@ class Rule:
         """The rule's sentence for these facts, without its source tag."""
         return self.text(facts) if callable(self.text) else self.text
 
-    def render(self, facts: Facts) -> str:
-        return f"{self.sentence(facts)} {self.source}".strip()
-
 
 def each(entities: tuple[str, ...], points: float) -> tuple[tuple[str, float], ...]:
     return tuple((entity, points) for entity in entities)
@@ -141,10 +138,6 @@ def _infection_urgent_reason(f: Facts) -> str:
     return (f"Suspected abscess or osteomyelitis: {', '.join(f.inflammation)} with "
             f"{', '.join(why)}. Same-day assessment; inflammation after a heel prick is not "
             "calcinosis until proved otherwise.")
-
-
-def _any_metastatic_flag(f: Facts) -> bool:
-    return bool(f.metastatic_evidence)
 
 
 EVIDENCE_RULES: tuple[Rule, ...] = (
@@ -611,7 +604,7 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
                    + ", ".join(r for r in f.mineral_abnormal if not r.startswith("Ca×P")) + ".",
          flag=("abnormal_calcium_or_phosphate", "refer")),
     Rule("RF-METASTATIC-ULCERATED", "[V R33][V R35]",
-         lambda f: _any_metastatic_flag(f) and (f.ulcerated or f.painful),
+         lambda f: bool(f.metastatic_evidence) and (f.ulcerated or f.painful),
          lambda f: f"{'Ulcerated' if f.ulcerated else 'Painful'} lesion with "
                    f"{', '.join(f.metastatic_evidence)}: same-day assessment to exclude "
                    "calciphylaxis and infection.",
