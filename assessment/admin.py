@@ -8,8 +8,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Prefetch, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -45,11 +48,75 @@ admin.site.site_title = "Calcinosis review"
 TRACKED_READONLY = ("created_at", "created_by", "updated_at", "updated_by", "version")
 
 
-class SiteScopedAdmin(SimpleHistoryAdmin):
+class GuardedHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's views, held to the admin's own rules.
+
+    Its history views load rows from the history table rather than through ``get_queryset``,
+    and its history form saves ("reverts") on POST after checking view permission only. Here
+    both first look the object up through ``get_object`` (so scoping applies and a malformed id
+    is a 404, not a 500); the history form is always read-only; and reverting is allowed only
+    where ``allow_revert`` is set, to superusers.
+    """
+
+    allow_revert = False
+
+    def _object_or_404(self, request: HttpRequest, object_id: str) -> Any:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404("No such record.")
+        return obj
+
+    def _may_revert(self, request: HttpRequest) -> bool:
+        return self.allow_revert and request.user.is_active and request.user.is_superuser
+
+    def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._may_revert(request)
+
+    def history_view(self, request: HttpRequest, object_id: str,
+                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        obj = self._object_or_404(request, object_id)
+        self.log_read(request, obj)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        obj = self._object_or_404(request, object_id)
+        if not version_id.isdigit() or not self.model.history.filter(
+                pk=obj.pk, history_id=int(version_id)).exists():
+            raise Http404("No such version of this record.")
+        if request.method not in ("GET", "HEAD") and not self._may_revert(request):
+            raise PermissionDenied("Past versions can be viewed here, not restored.")
+        self.log_read(request, obj)
+        request._history_read_only = not self._may_revert(request)  # type: ignore[attr-defined]
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if getattr(request, "_history_read_only", False):
+            # Every field as text: no editable widget, and no dropdown listing other records.
+            # (The flag is lowered while the field list is worked out: get_fieldsets builds a
+            # form, which asks for the read-only fields again.)
+            request._history_read_only = False  # type: ignore[attr-defined]
+            try:
+                names = flatten_fieldsets(self.get_fieldsets(request, obj))
+            finally:
+                request._history_read_only = True  # type: ignore[attr-defined]
+            return [name for name in names if name not in self.form.declared_fields]
+        return super().get_readonly_fields(request, obj)
+
+    def log_read(self, request: HttpRequest, obj: Any) -> None:
+        """Admin reads of a child's record are logged like the app's (see SiteScopedAdmin)."""
+
+
+class SiteScopedAdmin(GuardedHistoryAdmin):
     """Staff see only their sites' records, read-only unless a rule below allows a change;
-    nothing clinical is ever deleted here (records are archived in the app)."""
+    nothing clinical is ever deleted here (records are archived in the app).
+
+    Another clinic's record answers 404 on every URL of the admin (change, history, history
+    version, delete), as in the app, rather than Django's "doesn't exist" redirect.
+    """
 
     site_path = "site"  # lookup from this model to its Site
+    patient_path = "patient"  # lookup from this model to its Patient, for the view log
     paginator = CachedCountPaginator
 
     def _site_filter(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -66,7 +133,15 @@ class SiteScopedAdmin(SimpleHistoryAdmin):
             request.user, access.VIEW)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or access.can(request.user, access.VIEW, self.site_id_of(obj))
+
+    def site_id_of(self, obj: Any) -> int:
+        if obj.pk is None:
+            return -1
+        return self.model._default_manager.filter(pk=obj.pk).values_list(
+            self.site_path, flat=True).get()
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # clinical records are entered in the app, where the engine checks them
@@ -77,6 +152,36 @@ class SiteScopedAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        obj = self._object_or_404(request, object_id)
+        if request.method in ("GET", "HEAD"):
+            self.log_read(request, obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str,
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        self._object_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def log_read(self, request: HttpRequest, obj: Any) -> None:
+        patient_id = self.model._default_manager.filter(pk=obj.pk).values_list(
+            self.patient_path, flat=True).first()
+        if patient_id is not None:
+            services.record_view(user=request.user, patient_id=patient_id, path=request.path)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
+                                 **kwargs: Any) -> Any:
+        """A dropdown lists only the user's clinics and the records of those clinics."""
+        related = db_field.related_model
+        if related is Site:
+            allowed = access.site_ids(request.user, access.VIEW)
+            if allowed is not None:
+                kwargs["queryset"] = Site.objects.filter(pk__in=allowed)
+        elif isinstance(self.admin_site._registry.get(related), SiteScopedAdmin):
+            kwargs["queryset"] = self.admin_site._registry[related].get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class TrackedAdmin(SiteScopedAdmin):
     readonly_fields = TRACKED_READONLY
@@ -86,6 +191,13 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+    # Bounds the forms built from a POST's TOTAL_FORMS (Django's default allows 1,000); the
+    # rows are read-only, so nothing posted here is ever saved.
+    max_num = 0
+    absolute_max = 200
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, absolute_max=self.absolute_max, **kwargs)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -99,9 +211,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(Patient)
 class PatientAdmin(TrackedAdmin):
+    patient_path = "pk"
     list_display = ("record_number", "site", "date_of_birth", "sex", "visits", "archived_at",
                     "created_at")
-    list_filter = ("site", "sex", ("archived_at", admin.EmptyFieldListFilter))
+    # RelatedOnly: the filter lists the clinics of the patients shown, not every clinic.
+    list_filter = (("site", admin.RelatedOnlyFieldListFilter), "sex",
+                   ("archived_at", admin.EmptyFieldListFilter))
     list_select_related = ("site",)
     search_fields = ("record_number",)
     show_full_result_count = False
@@ -155,16 +270,44 @@ class ManagementFilter(admin.SimpleListFilter):
 
 
 class EncounterReviewForm(forms.ModelForm):
+    # The version the reviewer saw, as in the app's forms: a review saved meanwhile by someone
+    # else is not silently overwritten.
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
     class Meta:
         model = Encounter
         fields = ("review_status", "review_comment")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expected_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if (cleaned.get("review_status") == ReviewStatus.CHANGES
                 and not (cleaned.get("review_comment") or "").strip()):
             self.add_error("review_comment", "Say what needs to change.")
+        expected = cleaned.get("expected_version")
+        if expected is not None and self.instance.pk:
+            # The admin validates and saves in one transaction: the row stays locked until the
+            # save, so the version cannot change between this check and the write.
+            with transaction.atomic():
+                current = Encounter.objects.select_for_update(of=("self",)).select_related(
+                    "reviewed_by", "updated_by").get(pk=self.instance.pk)
+            if current.version != expected:
+                self.add_error(None, stale_review_message(current))
+                self.data = self.data.copy()
+                self.data["expected_version"] = current.version
         return cleaned
+
+
+def stale_review_message(current: Encounter) -> str:
+    who = current.reviewed_by or current.updated_by
+    return (f"This visit was changed by {who} at "
+            f"{timezone.localtime(current.updated_at):%Y-%m-%d %H:%M} after you opened it (now "
+            f"'{current.get_review_status_display()}'). Nothing was saved and nothing was "
+            "overwritten; your entries are kept below. Read the current review, then save "
+            "again to replace it.")
 
 
 VISIT_FIELDS = ("patient", "date", "clinician", "kind", "notes", "fever",
@@ -188,8 +331,8 @@ class EncounterAdmin(TrackedAdmin):
     readonly_fields = (*TRACKED_READONLY, "reviewed_by", "reviewed_at", "assessments_summary",
                        *VISIT_FIELDS)
     fieldsets = (
-        ("Review", {"fields": ("review_status", "review_comment", "reviewed_by",
-                               "reviewed_at")}),
+        ("Review", {"fields": ("review_status", "review_comment", "expected_version",
+                               "reviewed_by", "reviewed_at")}),
         ("Assessments", {"fields": ("assessments_summary",)}),
         ("Visit", {"fields": VISIT_FIELDS}),
         ("Record", {"classes": ("collapse",), "fields": TRACKED_READONLY}),
@@ -216,9 +359,11 @@ class EncounterAdmin(TrackedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Reviewers review visits of their sites (the change form holds only review
         fields)."""
+        if not self.has_module_permission(request):
+            return False
         if obj is None:
             return access.can_anywhere(request.user, access.REVIEW)
-        return access.can(request.user, access.REVIEW, obj.patient.site_id)
+        return access.can(request.user, access.REVIEW, self.site_id_of(obj))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Encounter]:
         # The latest assessment per visit, fetched for the displayed page only (two small
@@ -259,23 +404,38 @@ class EncounterAdmin(TrackedAdmin):
         return format_html("<ul>{}</ul>", items) if items else "—"
 
     def save_model(self, request: HttpRequest, obj: Encounter, form: Any, change: bool) -> None:
-        if change and {"review_status", "review_comment"} & set(form.changed_data):
-            obj.reviewed_by = request.user
-            obj.reviewed_at = timezone.now()
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
-        services.worklist_changed()
+        """The review goes through the same service as everywhere: version claimed, who and
+        when recorded, the worklist refreshed."""
+        if not change:
+            raise PermissionDenied("Visits are recorded in the app.")
+        services.encounter_review(encounter=obj, status=obj.review_status,
+                                  comment=obj.review_comment, user=request.user,
+                                  expected_version=form.cleaned_data["expected_version"])
 
-    @admin.action(description="Approve selected encounters", permissions=["change"])
+    @admin.action(description="Approve selected encounters (those still awaiting review)",
+                  permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Encounter]) -> None:
-        done = 0
-        for encounter in queryset.select_related("patient"):
-            if access.can(request.user, access.REVIEW, encounter.patient.site_id):
+        """Approve only visits that are still awaiting review, read under a row lock: a
+        verdict another reviewer gave after this list was loaded is not overwritten."""
+        done, skipped = 0, 0
+        allowed = access.site_ids(request.user, access.REVIEW)
+        chosen = list(queryset.values_list("pk", flat=True))
+        with transaction.atomic():
+            # Locked by primary key: FOR UPDATE is not allowed on the filtered list's DISTINCT.
+            for encounter in Encounter.objects.select_for_update().filter(
+                    pk__in=chosen).order_by("pk"):
+                if encounter.review_status != ReviewStatus.PENDING or (
+                        allowed is not None and encounter.clinic_id not in allowed):
+                    skipped += 1
+                    continue
                 services.encounter_review(encounter=encounter, status=ReviewStatus.APPROVED,
-                                          comment=encounter.review_comment, user=request.user)
+                                          comment=encounter.review_comment, user=request.user,
+                                          expected_version=encounter.version)
                 done += 1
-        self.message_user(request, f"{done} encounter(s) approved.", messages.SUCCESS)
+        self.message_user(request, f"{done} visit(s) approved.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} visit(s) left as they were: already "
+                                       "reviewed, or not in your clinics.", messages.WARNING)
 
 
 @admin.register(Lesion)
@@ -290,7 +450,8 @@ class LesionAdmin(TrackedAdmin):
 
 @admin.register(LesionObservation)
 class LesionObservationAdmin(TrackedAdmin):
-    site_path = "encounter__patient__site"
+    site_path = "lesion__clinic"
+    patient_path = "lesion__patient"
     list_display = ("lesion", "encounter", "count", "largest_diameter_mm", "trend")
     list_select_related = ("lesion", "encounter__patient")
     search_fields = ("encounter__patient__record_number",)
@@ -298,7 +459,8 @@ class LesionObservationAdmin(TrackedAdmin):
 
 @admin.register(LabResult)
 class LabResultAdmin(TrackedAdmin):
-    site_path = "encounter__patient__site"
+    site_path = "encounter__clinic"
+    patient_path = "encounter__patient"
     list_display = ("encounter", "analyte", "value", "unit", "reference_low", "reference_high")
     list_filter = ("analyte",)
     list_select_related = ("encounter__patient",)
@@ -307,7 +469,8 @@ class LabResultAdmin(TrackedAdmin):
 
 @admin.register(ImagingFinding)
 class ImagingFindingAdmin(TrackedAdmin):
-    site_path = "encounter__patient__site"
+    site_path = "encounter__clinic"
+    patient_path = "encounter__patient"
     list_display = ("encounter", "modality", "finding")
     list_filter = ("modality",)
     list_select_related = ("encounter__patient",)
@@ -316,7 +479,8 @@ class ImagingFindingAdmin(TrackedAdmin):
 
 @admin.register(Assessment)
 class AssessmentAdmin(SiteScopedAdmin):
-    site_path = "observation__encounter__patient__site"
+    site_path = "observation__encounter__clinic"
+    patient_path = "observation__encounter__patient"
     list_display = ("id", "patient_record", "lesion", "leading_entity", "primary_subtype",
                     "management_category", "urgent", "ruleset_version", "created_at")
     list_filter = ("primary_subtype", "management_category", "urgent", "calcinosis",
@@ -364,7 +528,8 @@ class AssessmentAdmin(SiteScopedAdmin):
 
 @admin.register(AssessmentDecision)
 class AssessmentDecisionAdmin(SiteScopedAdmin):
-    site_path = "assessment__observation__encounter__patient__site"
+    site_path = "assessment__observation__encounter__clinic"
+    patient_path = "assessment__observation__encounter__patient"
     list_display = ("assessment", "decision", "final_entity", "final_management", "decided_by",
                     "decided_at")
     list_filter = ("decision", "final_management")
@@ -375,7 +540,8 @@ class AssessmentDecisionAdmin(SiteScopedAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(SiteScopedAdmin):
-    site_path = "observation__encounter__patient__site"
+    site_path = "observation__encounter__clinic"
+    patient_path = "observation__encounter__patient"
     list_display = ("id", "observation", "image_format", "width_px", "height_px", "size_bytes",
                     "uploaded_by", "uploaded_at")
     list_select_related = ("observation__lesion", "observation__encounter", "uploaded_by")
@@ -408,7 +574,9 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
+class SiteAdmin(SuperuserOnlyAdmin, GuardedHistoryAdmin):
+    allow_revert = True  # clinics and memberships are not clinical records
+
     list_display = ("name", "code", "members")
     search_fields = ("name", "code")
     inlines = [MembershipInline]
@@ -422,7 +590,9 @@ class SiteAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
+class MembershipAdmin(SuperuserOnlyAdmin, GuardedHistoryAdmin):
+    allow_revert = True
+
     list_display = ("user", "site", "role")
     list_filter = ("site", "role")
     list_select_related = ("user", "site")

@@ -5,6 +5,7 @@ field errors are shown on the form fields they name."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -155,6 +156,10 @@ class PatientSearchForm(forms.Form):
 # --- Encounter entry ---------------------------------------------------------------------------
 
 class EncounterForm(forms.ModelForm):
+    # One token per opened form, kept through re-renders: the service saves one visit per token,
+    # so a double click or a resent POST does not record the visit twice.
+    submission_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = Encounter
         fields = ["date", "kind", "notes", *VISIT_HISTORY_FLAGS]
@@ -168,11 +173,12 @@ class EncounterForm(forms.ModelForm):
             self.fields[name] = tri_state_field(Encounter._meta.get_field(name))
         if not self.is_bound:
             self.initial.setdefault("date", timezone.localdate())
+            self.initial.setdefault("submission_token", uuid.uuid4())
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
             Row(Column("date"), Column("kind"), *[Column(n) for n in VISIT_HISTORY_FLAGS]),
-            "notes",
+            "notes", "submission_token",
         )
 
     def clean_date(self) -> date | None:
@@ -338,6 +344,11 @@ class FollowUpLesionForm(forms.Form):
 
 
 class RequiredFirstFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "Lesions: a visit records at most %(num)d lesions; record further "
+                          "lesions at another visit.",
+    }
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -345,8 +356,12 @@ class RequiredFirstFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Describe at least one lesion.")
 
 
-LesionEntryFormSet = forms.formset_factory(LesionEntryForm, formset=RequiredFirstFormSet,
-                                           extra=0, min_num=1, max_num=10, validate_max=True)
+# absolute_max: Django would otherwise build up to 1,000 forms from the TOTAL_FORMS a client
+# sends (one small POST cost a minute of CPU); no more forms than a visit can hold are built.
+MAX_LESIONS_PER_VISIT = 10
+LesionEntryFormSet = forms.formset_factory(
+    LesionEntryForm, formset=RequiredFirstFormSet, extra=0, min_num=1,
+    max_num=MAX_LESIONS_PER_VISIT, absolute_max=MAX_LESIONS_PER_VISIT, validate_max=True)
 
 ALL_UNITS = list(dict.fromkeys(unit for a in ANALYTES.values() for unit in a.units))
 
@@ -405,6 +420,10 @@ class LabForm(forms.Form):
 
 
 class LabFormSetBase(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "Labs: at most %(num)d results per visit.",
+    }
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -419,7 +438,9 @@ class LabFormSetBase(forms.BaseFormSet):
             seen.setdefault(analyte, index)
 
 
-LabFormSet = forms.formset_factory(LabForm, formset=LabFormSetBase, extra=4, max_num=30,
+MAX_LABS_PER_VISIT = 30
+LabFormSet = forms.formset_factory(LabForm, formset=LabFormSetBase, extra=4,
+                                   max_num=MAX_LABS_PER_VISIT, absolute_max=MAX_LABS_PER_VISIT,
                                    validate_max=True)
 
 

@@ -221,6 +221,9 @@ class Encounter(Tracked):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The visit form's one-time token: a form submitted twice (double click, resent POST) saves
+    # one visit. Null for visits recorded by commands.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -1,4 +1,11 @@
-"""Writes. Each function is one clinical action, atomic: it saves everything or nothing."""
+"""Writes. Each function is one clinical action, atomic: it saves everything or nothing.
+
+Preconditions (the record is not archived, the lesion is still active, the version the user saw
+is still current, the form was not already submitted) are checked again *inside* the write's
+transaction, after locking the patient's row: two requests that race behave as if they came one
+after the other. Every write for one child locks that child's row first, then any lesion rows in
+id order, so concurrent writes cannot deadlock.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +57,33 @@ class StaleEdit(Exception):
         super().__init__("the record was changed by someone else")
 
 
+class Conflict(Exception):
+    """A precondition no longer holds, found under the row lock; nothing was saved. The message
+    is written for the person who submitted the form."""
+
+
+class DuplicateSubmission(Exception):
+    """The same visit form was submitted again (same submission token); the visit saved the
+    first time is ``existing`` and nothing new was saved."""
+
+    def __init__(self, existing: Encounter) -> None:
+        self.existing = existing
+        super().__init__("this visit form was already submitted")
+
+
+def _lock_open_patient(patient_pk: int) -> Patient:
+    """Lock the child's row for the rest of the transaction and refuse an archived record.
+
+    On PostgreSQL a second writer waits here until the first commits, then reads its result; on
+    SQLite writers are already serialised (IMMEDIATE transactions), where the lock is a no-op.
+    """
+    patient = Patient.objects.select_for_update().get(pk=patient_pk)
+    if patient.archived_at is not None:
+        raise Conflict(f"This record was archived on {patient.archived_at:%Y-%m-%d}: it can be "
+                       "read but not changed. Nothing was saved.")
+    return patient
+
+
 def _stamp(instance: Any, user: AbstractBaseUser, *, new: bool) -> None:
     if new:
         instance.created_by = user
@@ -73,8 +107,10 @@ def patient_update(*, patient: Patient, expected_version: int, user: AbstractBas
     """Save edited fields unless someone saved the patient since ``expected_version``.
 
     The version is claimed with one conditional UPDATE, so of two racing saves exactly one
-    wins on every database; the loser changes nothing.
+    wins on every database; the loser changes nothing. A change of clinic moves the whole record
+    (``_patient_move``) in the same transaction.
     """
+    locked = _lock_open_patient(patient.pk)
     claimed = Patient.objects.filter(pk=patient.pk, version=expected_version).update(
         version=expected_version + 1)
     if not claimed:
@@ -83,10 +119,35 @@ def patient_update(*, patient: Patient, expected_version: int, user: AbstractBas
     patient.version = expected_version + 1
     patient.full_clean()
     patient.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+    if "site" in fields and patient.site_id != locked.site_id:
+        _patient_move(patient=patient, from_site_id=locked.site_id, user=user)
     # Keep each visit's copy of the date of birth in step; the database refuses the change
     # (and the transaction rolls back) if a visit would now be before birth.
     Encounter.objects.filter(patient=patient).update(patient_born=patient.date_of_birth)
     return patient
+
+
+def _patient_move(*, patient: Patient, from_site_id: int, user: AbstractBaseUser) -> None:
+    """Move everything that carries the child's clinic to the patient's new clinic.
+
+    Visits and lesions keep a copy of the clinic (lists and the worklist filter one table); a
+    copy left behind would keep the old clinic's access and hide the record from the new one.
+    Every model with a foreign key to Site except memberships carries it (a test checks that
+    none is forgotten). Rows are saved one by one so each move is in the audit trail.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    from . import access
+
+    if not (access.can(user, access.WRITE, from_site_id)
+            and access.can(user, access.WRITE, patient.site_id)):
+        raise PermissionDenied("Moving a record needs the clinician role at both clinics.")
+    for model in (Encounter, Lesion):
+        for row in model.objects.filter(patient=patient).exclude(clinic_id=patient.site_id):
+            row.clinic_id = patient.site_id
+            _stamp(row, user, new=False)
+            row.save(update_fields=["clinic", "updated_by", "updated_at"])
+    worklist_changed()
 
 
 @transaction.atomic
@@ -94,6 +155,7 @@ def patient_archive(*, patient: Patient, user: AbstractBaseUser) -> Patient:
     """Archive, never delete: the record leaves lists and the worklist but stays readable."""
     from django.utils import timezone
 
+    _lock_open_patient(patient.pk)
     patient.archived_at = timezone.now()
     patient.archived_by = user
     _stamp(patient, user, new=False)
@@ -132,14 +194,28 @@ def encounter_record(
     labs: Sequence[LabResult],
     imaging: Sequence[ImagingFinding],
     user: AbstractBaseUser,
+    submission_token: Any = None,
 ) -> Encounter:
     """Save a visit with its lesions, observations, labs and imaging, then assess each
     observation. The caller has validated everything (forms and engine); if anything still
-    fails here, the transaction leaves no half-saved record."""
+    fails here, the transaction leaves no half-saved record.
+
+    Under the patient's row lock it checks again what the form checked without one: the record
+    is open, each followed lesion is still this child's and active, and the visit comes after
+    the lesion's last observation (``Conflict``); a form submitted twice (same
+    ``submission_token``) saves one visit (``DuplicateSubmission``).
+    """
     with transaction.atomic():
+        locked = _lock_open_patient(patient.pk)
+        if submission_token is not None:
+            existing = Encounter.objects.filter(submission_token=submission_token).first()
+            if existing is not None:
+                raise DuplicateSubmission(existing)
+        _check_followed_lesions(patient=locked, entries=entries, on=encounter.date)
+        encounter.submission_token = submission_token
         encounter.patient = patient
-        encounter.clinic_id = patient.site_id
-        encounter.patient_born = patient.date_of_birth
+        encounter.clinic_id = locked.site_id
+        encounter.patient_born = locked.date_of_birth
         encounter.clinician = user
         _stamp(encounter, user, new=True)
         encounter.full_clean()
@@ -153,12 +229,10 @@ def encounter_record(
             lesion, observation = entry.lesion, entry.observation
             if lesion.pk is None:
                 lesion.patient = patient
-                lesion.clinic_id = patient.site_id
+                lesion.clinic_id = locked.site_id
                 _stamp(lesion, user, new=True)
                 lesion.full_clean()
                 lesion.save()
-            elif lesion.patient_id != patient.pk or lesion.status != LesionStatus.ACTIVE:
-                raise ValueError("a follow-up can only observe this patient's active lesions")
             previous = _latest_observation(lesion)
             observation.lesion = lesion
             observation.encounter = encounter
@@ -180,6 +254,35 @@ def encounter_record(
                                        "updated_at"])
         worklist_changed()
     return encounter
+
+
+def _check_followed_lesions(*, patient: Patient, entries: Sequence[LesionEntry],
+                            on: Any) -> None:
+    """Lock the existing lesions of a follow-up (in id order) and refresh them, then refuse a
+    lesion that is not this child's, was resolved, or was already seen on or after ``on``."""
+    from django.db.models import Max
+
+    existing = sorted((entry.lesion for entry in entries if entry.lesion.pk is not None),
+                      key=lambda lesion: lesion.pk)
+    if not existing:
+        return
+    current = Lesion.objects.select_for_update().filter(
+        pk__in=[lesion.pk for lesion in existing]).order_by("pk").in_bulk()
+    last_seen = dict(LesionObservation.objects.filter(lesion__in=existing).values(
+        "lesion").annotate(last=Max("encounter__date")).values_list("lesion", "last"))
+    for lesion in existing:
+        fresh = current.get(lesion.pk)
+        if fresh is None or fresh.patient_id != patient.pk:
+            raise Conflict(f"{lesion} is not a lesion of this patient. Nothing was saved.")
+        if fresh.status != LesionStatus.ACTIVE:
+            raise Conflict(f"{fresh} was recorded as resolved on {fresh.resolved_on:%Y-%m-%d} "
+                           "by another visit after you opened this form. Nothing was saved.")
+        seen = last_seen.get(lesion.pk)
+        if seen is not None and on <= seen:
+            raise Conflict(f"{fresh} already has a visit on {seen:%Y-%m-%d} (saved by someone "
+                           "else after you opened this form); a follow-up must come after it. "
+                           "Nothing was saved.")
+        lesion.refresh_from_db()
 
 
 def _latest_observation(lesion: Lesion) -> LesionObservation | None:
@@ -269,6 +372,7 @@ def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: 
                       user: AbstractBaseUser) -> AssessmentDecision:
     """Record the clinician's decision. Agreeing copies the engine's reading; an override keeps
     the engine's output untouched beside the clinician's reading and reason."""
+    _lock_open_patient(assessment.observation.encounter.patient_id)
     output = assessment.output_json
     if decision == Decision.AGREE:
         final_subtypes = [s["code"] for s in output["subtypes"] if s["role"] != "alternative"]
@@ -286,15 +390,22 @@ def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: 
 
 @transaction.atomic
 def encounter_review(*, encounter: Encounter, status: str, comment: str,
-                     user: AbstractBaseUser) -> Encounter:
+                     user: AbstractBaseUser, expected_version: int) -> Encounter:
+    """Record a reviewer's verdict unless the visit changed since ``expected_version`` (the
+    version the reviewer saw): two reviewers never silently overwrite each other."""
     from django.utils import timezone
 
+    claimed = Encounter.objects.filter(pk=encounter.pk, version=expected_version).update(
+        version=expected_version + 1)
+    if not claimed:
+        raise StaleEdit(Encounter.objects.select_related("reviewed_by", "updated_by").get(
+            pk=encounter.pk))
     encounter.review_status = status
     encounter.review_comment = comment
     encounter.reviewed_by = user
     encounter.reviewed_at = timezone.now()
-    # A plain increment (not an F() expression): the history row needs the value itself.
-    encounter.version += 1
+    # The value itself (not an F() expression): the history row needs it.
+    encounter.version = expected_version + 1
     encounter._history_user = user
     encounter.save(update_fields=["review_status", "review_comment", "reviewed_by",
                                   "reviewed_at", "version", "updated_at"])
@@ -317,6 +428,7 @@ def observation_update(*, observation: LesionObservation, changes: dict[str, Any
     The previous assessment stays, tied to the version it assessed.
     """
     with transaction.atomic():
+        _lock_open_patient(observation.encounter.patient_id)
         claimed = LesionObservation.objects.filter(
             pk=observation.pk, version=expected_version).update(version=expected_version + 1)
         if not claimed:
@@ -384,7 +496,9 @@ def api_token_user(key: str) -> AbstractBaseUser | None:
         prefix=parts[1], revoked_at__isnull=True).first()
     if token is None or not hmac.compare_digest(token.key_hash, _token_hash(key)):
         return None
-    if not token.user.is_active:
+    from .auth import is_refused_demo_account
+
+    if not token.user.is_active or is_refused_demo_account(token.user):
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token.user
@@ -396,6 +510,7 @@ def photo_attach(*, observation: LesionObservation, photo: CleanPhoto, caption: 
     """Store an already cleaned photo (validated, EXIF removed) for an observation."""
     from django.core.files.base import ContentFile
 
+    _lock_open_patient(observation.encounter.patient_id)
     row = Photo(observation=observation, image_format=photo.format, width_px=photo.width,
                 height_px=photo.height, size_bytes=len(photo.data), caption=caption.strip(),
                 uploaded_by=user)

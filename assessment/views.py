@@ -109,6 +109,8 @@ def patient_edit(request: HttpRequest, patient_pk: int) -> HttpResponse:
             form.add_error(None, _stale_message(stale))
             form.data = form.data.copy()
             form.data["version"] = stale.current.version
+        except services.Conflict as conflict:
+            form.add_error(None, str(conflict))
         else:
             messages.success(request, f"Patient {patient.record_number} saved.")
             return redirect("patient-detail", patient_pk=patient.pk)
@@ -129,7 +131,11 @@ def _stale_message(stale: services.StaleEdit) -> str:
 def patient_archive(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = selectors.patient_for(request.user, patient_pk)
     _require_open(request, patient)
-    services.patient_archive(patient=patient, user=request.user)
+    try:
+        services.patient_archive(patient=patient, user=request.user)
+    except services.Conflict as conflict:
+        messages.error(request, str(conflict))
+        return redirect("patient-detail", patient_pk=patient.pk)
     messages.success(request, f"Patient {patient.record_number} archived. The record and its "
                               "history are kept and remain readable.")
     return redirect("patient-detail", patient_pk=patient.pk)
@@ -165,7 +171,9 @@ def encounter_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     _require_open(request, patient)
     entry = EncounterEntry(request.POST or None, patient=patient)
     if request.method == "POST" and entry.is_valid():
-        encounter = _record(request, patient, entry)
+        encounter, refused = _record(request, patient, entry)
+        if refused is not None:
+            return refused
         observations = list(encounter.observations.all())
         if len(observations) == 1:
             return redirect("assessment-detail",
@@ -175,11 +183,29 @@ def encounter_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
                   status=400 if request.method == "POST" else 200)
 
 
-def _record(request: HttpRequest, patient: Any, entry: EncounterEntry) -> Any:
-    """Save a validated visit page (first visit or follow-up) through the service."""
-    return services.encounter_record(
-        patient=patient, encounter=entry.encounter, entries=entry.entries,
-        labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items, user=request.user)
+def _record(request: HttpRequest, patient: Any, entry: EncounterEntry
+            ) -> tuple[Any, HttpResponse | None]:
+    """Save a validated visit page (first visit or follow-up) through the service.
+
+    Returns the visit, or the response to send instead: the saved visit when the form was
+    submitted twice, or the form again (409, everything entered kept) when the service found,
+    under its lock, that a precondition no longer holds.
+    """
+    try:
+        encounter = services.encounter_record(
+            patient=patient, encounter=entry.encounter, entries=entry.entries,
+            labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items,
+            user=request.user,
+            submission_token=entry.encounter_form.cleaned_data.get("submission_token"))
+    except services.DuplicateSubmission as duplicate:
+        messages.info(request, "This visit form was already submitted; the visit was saved "
+                               "once and is shown here.")
+        return None, redirect("encounter-detail", encounter_pk=duplicate.existing.pk)
+    except services.Conflict as conflict:
+        entry.page_errors.append(str(conflict))
+        return None, render(request, "assessment/encounter_form.html",
+                            {"patient": patient, "entry": entry}, status=409)
+    return encounter, None
 
 
 @page("GET")
@@ -212,21 +238,28 @@ def assessment_decide(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     assessment = selectors.assessment_for(request.user, assessment_pk)
     _require_open(request, assessment.observation.encounter.patient)
     form = DecisionForm(request.POST)
+    status = 400
     if form.is_valid():
         data = form.cleaned_data
-        services.assessment_decide(
-            assessment=assessment, decision=data["decision"],
-            final_subtypes=data.get("final_subtypes") or [],
-            final_entity=data.get("final_entity") or "",
-            final_management=data.get("final_management") or "", reason=data.get("reason") or "",
-            user=request.user)
-        messages.success(request, "Your decision is recorded beside the engine's assessment.")
-        return redirect(reverse("assessment-detail", kwargs={"assessment_pk": assessment_pk})
-                        + "#decision")
+        try:
+            services.assessment_decide(
+                assessment=assessment, decision=data["decision"],
+                final_subtypes=data.get("final_subtypes") or [],
+                final_entity=data.get("final_entity") or "",
+                final_management=data.get("final_management") or "",
+                reason=data.get("reason") or "", user=request.user)
+        except services.Conflict as conflict:
+            form.add_error(None, str(conflict))
+            status = 409
+        else:
+            messages.success(request, "Your decision is recorded beside the engine's "
+                                      "assessment.")
+            return redirect(reverse("assessment-detail",
+                                    kwargs={"assessment_pk": assessment_pk}) + "#decision")
     return render(request, "assessment/assessment_detail.html", {
         "assessment": assessment, "view": assessment_view_model(assessment),
         "decision_form": form, "can_decide": True,
-    }, status=400)
+    }, status=status)
 
 
 @page("GET", "POST", writes=True)
@@ -241,7 +274,9 @@ def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     follow_up = [(lesion, last, not only or str(lesion.pk) == only) for lesion, last in candidates]
     entry = EncounterEntry(request.POST or None, patient=patient, follow_up=follow_up)
     if request.method == "POST" and entry.is_valid():
-        _record(request, patient, entry)
+        _, refused = _record(request, patient, entry)
+        if refused is not None:
+            return refused
         messages.success(request, "Follow-up recorded.")
         return redirect("lesion-timeline", lesion_pk=entry.entries[0].lesion.pk)
     return render(request, "assessment/encounter_form.html",
@@ -264,6 +299,8 @@ def observation_edit(request: HttpRequest, observation_pk: int) -> HttpResponse:
             form.add_error(None, _stale_message(stale))
             form.data = form.data.copy()
             form.data["version"] = stale.current.version
+        except services.Conflict as conflict:
+            form.add_error(None, str(conflict))
         else:
             messages.success(request, "Observation corrected and assessed again; the earlier "
                                       "assessment is kept in the history.")
@@ -290,10 +327,14 @@ def photo_upload(request: HttpRequest, observation_pk: int) -> HttpResponse:
     _require_open(request, observation.encounter.patient)
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
-        services.photo_attach(observation=observation, photo=form.cleaned_photo,
-                              caption=form.cleaned_data["caption"], user=request.user)
-        messages.success(request, "Photo attached (location and camera data removed).")
-        return redirect("lesion-timeline", lesion_pk=observation.lesion_id)
+        try:
+            services.photo_attach(observation=observation, photo=form.cleaned_photo,
+                                  caption=form.cleaned_data["caption"], user=request.user)
+        except services.Conflict as conflict:
+            form.add_error(None, str(conflict))
+        else:
+            messages.success(request, "Photo attached (location and camera data removed).")
+            return redirect("lesion-timeline", lesion_pk=observation.lesion_id)
     lesion = selectors.lesion_timeline(request.user, observation.lesion_id)
     return render(request, "assessment/lesion_timeline.html", {
         "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": form,

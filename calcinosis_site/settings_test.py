@@ -32,4 +32,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # connection, and only a file database gives them SQLite's real locking.
     _test_db_dir = BASE_DIR / "test-output"  # noqa: F405
     _test_db_dir.mkdir(exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(_test_db_dir / "test-db.sqlite3")}  # noqa: F405
+    # TEST_DB_SUFFIX keeps two suites run side by side on one checkout apart.
+    _name = f"test-db{os.environ.get('TEST_DB_SUFFIX', '')}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db_dir / _name)}  # noqa: F405

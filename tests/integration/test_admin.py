@@ -75,8 +75,10 @@ def test_reviewer_approves_and_the_admin_records_who_and_when(rita_client: Clien
     url = f"/admin/assessment/encounter/{encounter.pk}/change/"
     page = rita_client.get(url)
     assert page.status_code == 200 and b"Engine assessments" in page.content
-    assert set(page.context["adminform"].form.fields) == {"review_status", "review_comment"}
-    data = {"review_status": ReviewStatus.APPROVED, "review_comment": "Agree."}
+    assert set(page.context["adminform"].form.fields) == {"review_status", "review_comment",
+                                                          "expected_version"}
+    data = {"review_status": ReviewStatus.APPROVED, "review_comment": "Agree.",
+            "expected_version": encounter.version}
     response = rita_client.post(url, {**data, **INLINE_MANAGEMENT})
     assert response.status_code == 302, response.context["adminform"].form.errors
     encounter.refresh_from_db()
@@ -88,7 +90,8 @@ def test_needs_changes_requires_a_comment(rita_client: Client, demo) -> None:
     encounter = Encounter.objects.get(patient__record_number="DEMO-A", kind="initial")
     url = f"/admin/assessment/encounter/{encounter.pk}/change/"
     response = rita_client.post(url, {"review_status": ReviewStatus.CHANGES,
-                                      "review_comment": "", **INLINE_MANAGEMENT})
+                                      "review_comment": "", "expected_version": 1,
+                                      **INLINE_MANAGEMENT})
     assert response.status_code == 200
     assert "Say what needs to change." in str(response.context["adminform"].form.errors)
 
@@ -122,6 +125,6 @@ def test_visits_are_not_added_or_edited_in_the_admin(rita_client: Client, demo) 
     encounter = Encounter.objects.get(patient__record_number="DEMO-A", kind="initial")
     rita_client.post(f"/admin/assessment/encounter/{encounter.pk}/change/", {
         "review_status": "approved", "review_comment": "", "notes": "tampered",
-        **INLINE_MANAGEMENT})
+        "expected_version": encounter.version, **INLINE_MANAGEMENT})
     encounter.refresh_from_db()
     assert encounter.notes == "" and encounter.review_status == "approved"

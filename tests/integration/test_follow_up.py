@@ -362,6 +362,7 @@ def test_a_review_in_the_admin_updates_the_worklist(alice_client: Client, rita_c
     encounter = Encounter.objects.get(patient=case_a)
     rita_client.post(f"/admin/assessment/encounter/{encounter.pk}/change/", {
         "review_status": "approved", "review_comment": "ok",
+        "expected_version": encounter.version,
         **{f"{p}-{k}": v for p in ("observations", "labs", "imaging")
            for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"),
                         ("MAX_NUM_FORMS", "1000"))}})

@@ -242,9 +242,9 @@ def test_another_clinics_reviewer_cannot_see_or_review_our_visits(patient, south
     assert changelist.status_code == 200 and b"SEC-1" not in changelist.content
     encounter = Encounter.objects.get(patient=patient)
     response = client.post(f"/admin/assessment/encounter/{encounter.pk}/change/", {
-        "review_status": "approved", "review_comment": ""})
+        "review_status": "approved", "review_comment": "", "expected_version": 1})
     encounter.refresh_from_db()
-    assert response.status_code == 302 and encounter.review_status == "pending"
+    assert response.status_code == 404 and encounter.review_status == "pending"
 
 
 # --- Database constraints -------------------------------------------------------------------------
