@@ -4,8 +4,10 @@ and every history entry comes back unchanged, and so do the photo files."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import uuid
@@ -43,9 +45,42 @@ services.patient_archive(patient=Patient.objects.get(record_number="DEMO-B"), us
 """
 
 
-def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+# Django's json cuts timestamps to the millisecond. Some are set to an exact ...123456 (model and
+# history rows) so that a truncating backup cannot pass by luck.
+EXACT_TIMESTAMPS = """
+import datetime
+from assessment.models import Encounter, Patient
+exact = datetime.datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=datetime.timezone.utc)
+patient = Patient.objects.get(record_number="DEMO-C")
+Patient.objects.filter(pk=patient.pk).update(created_at=exact, updated_at=exact)
+Patient.history.filter(id=patient.pk).update(history_date=exact)
+Encounter.objects.filter(patient=patient).update(reviewed_at=exact)
+"""
+# Every datetime and time value of every model (history included), as text to the microsecond,
+# per model as a sorted list of rows: restored rows may have other primary keys.
+TIMESTAMPS = """
+import json
+from django.apps import apps
+from django.db import models
+skip = {"contenttypes", "sessions", "axes"}
+values = {}
+for model in apps.get_models():
+    if model._meta.app_label in skip or model._meta.label_lower == "auth.permission":
+        continue
+    names = [f.attname for f in model._meta.concrete_fields
+             if isinstance(f, (models.DateTimeField, models.TimeField))]
+    if names:
+        rows = model._base_manager.values_list(*names)
+        values[model._meta.label_lower] = sorted(
+            ([v and v.isoformat() for v in row] for row in rows), key=json.dumps)
+print(json.dumps(values))
+"""
+
+
+def manage(env: dict[str, str], *args: str, stdin: str | None = None, umask: int = -1) -> str:
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True,
-                            capture_output=True, input=stdin, timeout=300, check=False)
+                            capture_output=True, input=stdin, timeout=300, check=False,
+                            umask=umask)
     assert result.returncode == 0, f"{args}: {result.stderr[-2000:]}"
     return result.stdout
 
@@ -111,6 +146,65 @@ def test_backup_and_restore_round_trip(databases: tuple[str, str], tmp_path: Pat
     photos = sorted(p for p in (tmp_path / "media1").rglob("*") if p.is_file())
     assert photos and [p.read_bytes() for p in photos] == [
         (tmp_path / "media2" / p.relative_to(tmp_path / "media1")).read_bytes() for p in photos]
+
+
+def test_restore_keeps_every_timestamp_to_the_microsecond(databases: tuple[str, str],
+                                                           tmp_path: Path) -> None:
+    first, second = env_for(databases[0], tmp_path / "media1"), env_for(databases[1],
+                                                                        tmp_path / "media2")
+    manage(first, "migrate", "--noinput", "-v", "0")
+    manage(first, "ensure_demo_user")
+    manage(first, "load_demo", "--as", "demo")
+    manage(first, "shell", "-c", EDITS)
+    manage(first, "shell", "-c", EXACT_TIMESTAMPS)
+    manage(first, "backup", "--output", str(tmp_path / "backup"))
+    manage(second, "migrate", "--noinput", "-v", "0")
+    manage(second, "restore", "--input", str(tmp_path / "backup"))
+
+    before = json.loads(manage(first, "shell", "-v", "0", "-c", TIMESTAMPS))
+    after = json.loads(manage(second, "shell", "-v", "0", "-c", TIMESTAMPS))
+    for label in ("assessment.patient", "assessment.historicalpatient", "assessment.encounter",
+                  "assessment.assessmentdecision", "assessment.historicalphoto"):
+        assert before[label], label
+    exact = "2025-03-04T05:06:07.123456+00:00"
+    for label in ("assessment.patient", "assessment.historicalpatient", "assessment.encounter"):
+        assert any(exact in row for row in before[label]), label
+    assert after == before
+
+
+def test_backup_is_readable_by_its_owner_only(databases: tuple[str, str],
+                                              tmp_path: Path) -> None:
+    first = env_for(databases[0], tmp_path / "media1")
+    manage(first, "migrate", "--noinput", "-v", "0")
+    backup = tmp_path / "backup"
+    # A usual umask, under which files would be created world-readable.
+    manage(first, "backup", "--output", str(backup), umask=0o022)
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in backup.iterdir()}
+    assert modes == {"db.json": 0o600, "media.tar.gz": 0o600, "manifest.json": 0o600}
+
+
+def test_restore_reads_a_backup_made_before_the_format_was_recorded(
+        databases: tuple[str, str], tmp_path: Path) -> None:
+    first, second = env_for(databases[0], tmp_path / "m1"), env_for(databases[1],
+                                                                    tmp_path / "m2")
+    manage(first, "migrate", "--noinput", "-v", "0")
+    manage(first, "ensure_demo_user")
+    manage(first, "load_demo", "--as", "demo")
+    backup = tmp_path / "backup"
+    manage(first, "backup", "--output", str(backup))
+    # What the old command wrote: plain json, and no format in the manifest.
+    data, manifest_path = backup / "db.json", backup / "manifest.json"
+    manage(first, "dumpdata", "--natural-foreign", "--natural-primary", "--exclude",
+           "contenttypes", "--exclude", "auth.permission", "--exclude", "sessions",
+           "--exclude", "axes", "--indent", "1", "--output", str(data))
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["format"]
+    manifest["db.json"] = hashlib.sha256(data.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    manage(second, "migrate", "--noinput", "-v", "0")
+    manage(second, "restore", "--input", str(backup))
+    assert snapshot(second) == snapshot(first)
 
 
 def test_restore_refuses_a_database_with_records(databases: tuple[str, str],

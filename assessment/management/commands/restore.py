@@ -5,15 +5,18 @@ files against the manifest before touching anything."""
 from __future__ import annotations
 
 import json
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from assessment import backup_format
 from assessment.management.commands.backup import model_counts, sha256
 from assessment.models import Patient, Site
 
@@ -30,13 +33,18 @@ class Command(BaseCommand):
         if not manifest_path.is_file():
             raise CommandError(f"{source} is not a backup (no manifest.json).")
         manifest = json.loads(manifest_path.read_text())
+        # Backups from before the format was recorded were written with Django's plain json.
+        data_format = manifest.get("format", "json")
+        backup_format.register()
+        if data_format not in serializers.get_serializer_formats():
+            raise CommandError(f"db.json is in an unknown format: {data_format}.")
         for name in ("db.json", "media.tar.gz"):
             if sha256(source / name) != manifest[name]:
                 raise CommandError(f"{name} does not match its checksum; the backup is damaged.")
         if Patient.objects.exists() or Site.objects.exists():
             raise CommandError("The database already holds records; restore into an empty one.")
         with transaction.atomic():
-            call_command("loaddata", str(source / "db.json"), verbosity=0)
+            load(source / "db.json", data_format)
             counts = model_counts()
             differ = {label: (count, counts.get(label)) for label, count
                       in manifest["counts"].items() if counts.get(label) != count}
@@ -51,3 +59,15 @@ class Command(BaseCommand):
             tar.extractall(media_root, members=[m for m in members if m.name],
                            filter="data")
         self.stdout.write(f"Restored {sum(manifest['counts'].values())} rows and the photos.")
+
+
+def load(path: Path, data_format: str) -> None:
+    """``loaddata`` the file in ``data_format``. loaddata takes a file's format from its name
+    (db.json would be read as plain json) and honours ``format`` only for stdin, so the file is
+    given as stdin."""
+    with path.open(encoding="utf-8") as handle:
+        saved, sys.stdin = sys.stdin, handle
+        try:
+            call_command("loaddata", "-", format=data_format, verbosity=0)
+        finally:
+            sys.stdin = saved
