@@ -8,6 +8,8 @@ must be a clinician at some site: viewers and reviewers get 403, anonymous calle
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
@@ -25,6 +27,29 @@ def _error(status: int, field: str, message: str) -> JsonResponse:
     return response
 
 
+# Digits only (int() would also take "+12", " 12", "١٢" or "1_000"); 18 digits is beyond any
+# real body, and a longer number is refused as malformed rather than converted.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+def _refuse_body_headers(request: HttpRequest) -> JsonResponse | None:
+    """400 for a malformed Content-Length, 413 for a body over the limit, 415 for anything but
+    UTF-8 JSON (RFC 8259: JSON is UTF-8, and parse_json reads it as such); None when fine."""
+    raw = request.META.get("CONTENT_LENGTH") or "0"
+    value = raw.strip(" \t")
+    if not _CONTENT_LENGTH.fullmatch(value):
+        return _error(400, "Content-Length", f"must be a number of bytes, got '{raw[:40]}'")
+    if int(value) > settings.API_MAX_BODY_BYTES:
+        return _error(413, "body", f"is {int(value)} bytes; the limit is "
+                                   f"{settings.API_MAX_BODY_BYTES} bytes")
+    content_type = request.content_type or ""  # lower case, parameters split off
+    charset = request.content_params.get("charset", "utf-8").lower()
+    if content_type != "application/json" or charset not in ("utf-8", "utf8"):
+        return _error(415, "content_type", "must be application/json (UTF-8), got "
+                                           f"'{request.META.get('CONTENT_TYPE', '')[:60]}'")
+    return None
+
+
 @csrf_exempt  # CSRF is enforced below for session callers; token callers send no cookie
 @login_not_required
 def assess_view(request: HttpRequest) -> JsonResponse:
@@ -32,10 +57,19 @@ def assess_view(request: HttpRequest) -> JsonResponse:
         response = _error(405, "method", "use POST with a JSON body")
         response["Allow"] = "POST"
         return response
+    # The body's headers are checked before anything reads the body: the CSRF check of a
+    # session caller would parse a form body, trusting a Content-Length Django reads with int().
+    refused = _refuse_body_headers(request)
+    if refused is not None:
+        return refused
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, key = header.partition(" ")
-        user = services.api_token_user(key.strip()) if scheme.lower() == "bearer" else None
+        key = key.strip()
+        # A real key is printable ASCII; anything else (NUL, which PostgreSQL refuses in a
+        # query, or a lone surrogate, which cannot be hashed) is unknown without a lookup.
+        usable = scheme.lower() == "bearer" and key.isascii() and key.isprintable()
+        user = services.api_token_user(key) if usable else None
         if user is None:
             return _error(401, "authentication", "the API token is missing, unknown or revoked")
         request.user = user
@@ -49,13 +83,6 @@ def assess_view(request: HttpRequest) -> JsonResponse:
 def _assess(request: HttpRequest) -> JsonResponse:
     if not access.can_anywhere(request.user, access.WRITE):
         return _error(403, "authentication", "the assessment API is limited to clinicians")
-    content_type = request.content_type or ""
-    if content_type != "application/json":
-        return _error(415, "content_type", f"must be application/json, got '{content_type[:60]}'")
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.API_MAX_BODY_BYTES:
-        return _error(413, "body", f"is {length} bytes; the limit is "
-                                   f"{settings.API_MAX_BODY_BYTES} bytes")
     try:
         data = parse_json(request.body)
         result = assess(data)

@@ -101,7 +101,7 @@ keys = []
 for _ in range(8):
     s = SessionStore()
     s[SESSION_KEY] = str(user.pk)
-    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    s[BACKEND_SESSION_KEY] = "assessment.auth.DemoAwareModelBackend"
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
     s.create()
     keys.append(s.session_key)

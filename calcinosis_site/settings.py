@@ -60,12 +60,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a request body: a malformed Content-Length is a 400, not a 500.
+    "assessment.middleware.MalformedContentLengthMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # No response with patient data may be cached (static files are served before this).
+    "assessment.middleware.NoStoreMiddleware",
     # Every page needs a login except those marked login_not_required (login, the JSON API,
     # which answers 401 itself).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -79,11 +83,20 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that refuses the demo accounts (published passwords) when DEBUG is off.
+    "assessment.auth.DemoAwareModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Each entry is counted on its own and the highest count is compared with the limit: 5 failures
+# for one username from one address, or 5 failures from one address whatever the usernames (one
+# password tried across many accounts). A clinic behind one NAT address shares that second count,
+# which is acceptable because any successful login from the address resets it
+# (AXES_RESET_ON_SUCCESS deletes the records matching each entry): colleagues' typos add up only
+# until someone logs in, and a lockout lasts AXES_COOLOFF_TIME. The price: that reset clears
+# every username's count at the address, so an insider with a working login could interleave
+# successes with guesses at a colleague's password from the same address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

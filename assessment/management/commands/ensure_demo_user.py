@@ -11,14 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from assessment.demo import demo_site
+from assessment.demo_accounts import DEMO_ACCOUNTS
 from assessment.models import Membership, Role
-
-# Local demo only; refused when DEBUG is off.
-DEMO_ACCOUNTS = (
-    ("demo", "heel-nodule-demo", Role.CLINICIAN, False, "Demo", "Clinician"),
-    ("reviewer", "heel-nodule-review", Role.REVIEWER, True, "Demo", "Reviewer"),
-    ("viewer", "heel-nodule-view", Role.VIEWER, False, "Demo", "Viewer"),
-)
 
 
 class Command(BaseCommand):
@@ -29,7 +23,8 @@ class Command(BaseCommand):
             raise CommandError("Refusing to create demo accounts with DEBUG off.")
         site = demo_site()
         users = get_user_model().objects
-        for username, password, role, staff, first, last in DEMO_ACCOUNTS:
+        for username, password, role_value, staff, first, last in DEMO_ACCOUNTS:
+            role = Role(role_value)
             user, created = users.get_or_create(username=username, defaults={
                 "is_staff": staff, "first_name": first, "last_name": last})
             Membership.objects.get_or_create(user=user, site=site, defaults={"role": role})
