@@ -41,6 +41,7 @@ from .models import (
 )
 from .pagination import CachedCountPaginator
 from .presenters import assessment_view_model
+from .text import HiddenCharactersRefused
 
 admin.site.site_header = "Heel nodule assessment: review"
 admin.site.site_title = "Calcinosis review"
@@ -62,8 +63,10 @@ class GuardedHistoryAdmin(SimpleHistoryAdmin):
 
     def _object_or_404(self, request: HttpRequest, object_id: str) -> Any:
         obj = self.get_object(request, unquote(object_id))
-        if obj is None or not self.has_view_permission(request, obj):
+        if obj is None:
             raise Http404("No such record.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
         return obj
 
     def _may_revert(self, request: HttpRequest) -> bool:
@@ -269,7 +272,10 @@ class ManagementFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EncounterReviewForm(forms.ModelForm):
+class EncounterReviewForm(HiddenCharactersRefused, forms.ModelForm):
+    # HiddenCharactersRefused: the comment refuses invisible control and text-direction
+    # characters, with the field named (as every form of the app does).
+
     # The version the reviewer saw, as in the app's forms: a review saved meanwhile by someone
     # else is not silently overwritten.
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
@@ -635,3 +641,21 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+
+class MissingObjectIs404:
+    """A missing, invisible or malformed object id answers 404 on every admin page, rather than
+    Django's redirect to the index with a "doesn't exist" message: one answer for every door."""
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any,
+                                         object_id: str) -> HttpResponse:
+        raise Http404(f"No {opts.verbose_name} with that id.")
+
+
+# Also for the admins other apps registered (auth, axes): each is re-registered once with the
+# mixin in front, so an admin added later is covered without anyone remembering it.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, MissingObjectIs404):
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(type(_model_admin).__name__,
+                                         (MissingObjectIs404, type(_model_admin)), {}))

@@ -40,6 +40,10 @@ from .models import (
 )
 from .services import LesionEntry
 
+# Every form class here starts its bases with HiddenCharactersRefused (checked by a test that
+# walks this module): its CharFields refuse invisible control and text-direction characters.
+from .text import HiddenCharactersRefused
+
 TRI_STATE_CHOICES = [("unknown", "Unknown"), ("true", "Yes"), ("false", "No")]
 EARLIEST_DATE = date(1900, 1, 1)
 
@@ -77,7 +81,7 @@ def _check_date(value: date | None, label: str) -> date | None:
 
 # --- Patient -------------------------------------------------------------------------------
 
-class PatientForm(forms.ModelForm):
+class PatientForm(HiddenCharactersRefused, forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -147,7 +151,7 @@ class PatientForm(forms.ModelForm):
         return cleaned
 
 
-class PatientSearchForm(forms.Form):
+class PatientSearchForm(HiddenCharactersRefused, forms.Form):
     q = forms.CharField(required=False, max_length=32, label="Record number",
                         widget=forms.TextInput(attrs={"type": "search",
                                                       "placeholder": "Search record number"}))
@@ -155,7 +159,7 @@ class PatientSearchForm(forms.Form):
 
 # --- Encounter entry ---------------------------------------------------------------------------
 
-class EncounterForm(forms.ModelForm):
+class EncounterForm(HiddenCharactersRefused, forms.ModelForm):
     # One token per opened form, kept through re-renders: the service saves one visit per token,
     # so a double click or a resent POST does not record the visit twice.
     submission_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -238,7 +242,7 @@ def _observation(data: dict[str, Any], **extra: Any) -> LesionObservation:
     return observation
 
 
-class LesionEntryForm(forms.Form):
+class LesionEntryForm(HiddenCharactersRefused, forms.Form):
     """One lesion seen at this visit: where it is (the lesion) and how it looks (observation)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -285,7 +289,7 @@ class LesionEntryForm(forms.Form):
 COURSE_TREND = {"larger": "growing", "smaller": "shrinking", "present": "stable"}
 
 
-class FollowUpLesionForm(forms.Form):
+class FollowUpLesionForm(HiddenCharactersRefused, forms.Form):
     """An existing lesion at a follow-up visit, prefilled from its last observation."""
 
     def __init__(self, *args: Any, lesion: Lesion, last: LesionObservation | None,
@@ -366,7 +370,7 @@ LesionEntryFormSet = forms.formset_factory(
 ALL_UNITS = list(dict.fromkeys(unit for a in ANALYTES.values() for unit in a.units))
 
 
-class LabForm(forms.Form):
+class LabForm(HiddenCharactersRefused, forms.Form):
     analyte = forms.ChoiceField(required=False, choices=[("", "—")] + [
         (code, ANALYTES[code].label) for code in ANALYTE_CODES])
     value = forms.DecimalField(required=False, max_digits=12, decimal_places=4,
@@ -444,7 +448,7 @@ LabFormSet = forms.formset_factory(LabForm, formset=LabFormSetBase, extra=4,
                                    validate_max=True)
 
 
-class ImagingForm(forms.Form):
+class ImagingForm(HiddenCharactersRefused, forms.Form):
     xray = forms.ChoiceField(required=False, label="X-ray",
                              choices=[("", "Not done"), *code_choices(vocab.XRAY)])
     ultrasound = forms.ChoiceField(required=False,
@@ -593,7 +597,7 @@ class EncounterEntry:
 
 # --- Decision ---------------------------------------------------------------------------------
 
-class DecisionForm(forms.Form):
+class DecisionForm(HiddenCharactersRefused, forms.Form):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect,
                                  initial=Decision.AGREE)
     final_entity = forms.ChoiceField(required=False, label="Your diagnosis (when overriding)")
@@ -640,7 +644,7 @@ class DecisionForm(forms.Form):
         return cleaned
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(HiddenCharactersRefused, forms.Form):
     image = forms.FileField(label="Photo (JPEG or PNG)", widget=forms.ClearableFileInput(
         attrs={"accept": "image/jpeg,image/png"}))
     caption = forms.CharField(required=False, max_length=200)
@@ -656,7 +660,7 @@ class PhotoForm(forms.Form):
         return upload
 
 
-class ObservationEditForm(forms.Form):
+class ObservationEditForm(HiddenCharactersRefused, forms.Form):
     """Correct what was recorded of a lesion at one visit (the version token refuses a stale
     save)."""
 

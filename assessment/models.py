@@ -21,6 +21,7 @@ from simple_history.models import HistoricalRecords
 
 from .engine import vocab
 from .engine.labs import ANALYTE_CODES, ANALYTES
+from .text import refuse_hidden_characters
 
 
 def code_choices(codes: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -100,7 +101,7 @@ class Site(models.Model):
     """A clinic. Patients belong to one; users see only the patients of their sites."""
 
     code = models.SlugField(max_length=20, unique=True)
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[refuse_hidden_characters])
     history = HistoricalRecords()
 
     class Meta:
@@ -147,7 +148,8 @@ record_number_validator = RegexValidator(
 class Patient(Tracked):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     record_number = models.CharField(max_length=32, unique=True,
-                                     validators=[record_number_validator],
+                                     validators=[record_number_validator,
+                                                 refuse_hidden_characters],
                                      help_text="Pseudonymous record number; no names.")
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=8, choices=Sex.choices)
@@ -211,13 +213,14 @@ class Encounter(Tracked):
                                   related_name="encounters")
     kind = models.CharField(max_length=12, choices=EncounterKind.choices,
                             default=EncounterKind.INITIAL)
-    notes = models.TextField(blank=True, max_length=5000)
+    notes = models.TextField(blank=True, max_length=5000, validators=[refuse_hidden_characters])
     fever = tri_state("fever")
     hypercalcemia_symptoms = tri_state("hypercalcemia_symptoms")
     ctd_signs = tri_state("ctd_signs")
     review_status = models.CharField(max_length=20, choices=ReviewStatus.choices,
                                      default=ReviewStatus.PENDING, db_index=True)
-    review_comment = models.TextField(blank=True, max_length=5000)
+    review_comment = models.TextField(blank=True, max_length=5000,
+                                      validators=[refuse_hidden_characters])
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -250,7 +253,7 @@ class Lesion(Tracked):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lesions")
     # The patient's clinic, copied for the worklist (see Encounter.clinic).
     clinic = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
-    label = models.CharField(max_length=80, blank=True,
+    label = models.CharField(max_length=80, blank=True, validators=[refuse_hidden_characters],
                              help_text="Short name, e.g. 'right heel nodule'.")
     site = models.CharField(max_length=16, choices=code_choices(vocab.SITES))
     heel_subsite = models.CharField(max_length=16, blank=True,
@@ -466,7 +469,7 @@ class AssessmentDecision(models.Model):
     final_subtypes = models.JSONField(default=list, blank=True)
     final_entity = models.CharField(max_length=60)
     final_management = models.CharField(max_length=20, choices=ManagementCategory.choices)
-    reason = models.TextField(blank=True, max_length=5000)
+    reason = models.TextField(blank=True, max_length=5000, validators=[refuse_hidden_characters])
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(auto_now_add=True)
@@ -501,7 +504,8 @@ class Photo(models.Model):
     width_px = models.PositiveIntegerField()
     height_px = models.PositiveIntegerField()
     size_bytes = models.PositiveIntegerField()
-    caption = models.CharField(max_length=200, blank=True)
+    caption = models.CharField(max_length=200, blank=True,
+                               validators=[refuse_hidden_characters])
     uploaded_at = models.DateTimeField(auto_now_add=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="+")
@@ -540,7 +544,7 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="api_tokens")
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[refuse_hidden_characters])
     prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -402,6 +402,10 @@ def encounter_review(*, encounter: Encounter, status: str, comment: str,
             pk=encounter.pk))
     encounter.review_status = status
     encounter.review_comment = comment
+    # The fields this action writes are validated here too (e.g. hidden characters), whatever
+    # door the review came through.
+    encounter.clean_fields(exclude=[f.name for f in Encounter._meta.fields
+                                    if f.name not in ("review_status", "review_comment")])
     encounter.reviewed_by = user
     encounter.reviewed_at = timezone.now()
     # The value itself (not an F() expression): the history row needs it.
@@ -515,6 +519,7 @@ def photo_attach(*, observation: LesionObservation, photo: CleanPhoto, caption: 
                 height_px=photo.height, size_bytes=len(photo.data), caption=caption.strip(),
                 uploaded_by=user)
     row._history_user = user
+    row.clean_fields(exclude=[f.name for f in Photo._meta.fields if f.name != "caption"])
     row.image.save("upload", ContentFile(photo.data), save=False)
     row.save()
     return row
