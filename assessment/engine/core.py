@@ -28,7 +28,7 @@ from .sources import EVIDENCE_TAGS, REFERENCE_ORDER, REFERENCES, references_in
 from .validation import Findings, validate
 from .vocab import ACTION_TO_MINIMUM_MANAGEMENT, CONTRACT_VERSION, MANAGEMENT_RANK, words
 
-RULESET_VERSION = "2026.11.1"
+RULESET_VERSION = "2026.11.2"
 ALTERNATIVE_MARGIN = 3.0  # points: an entity this close to the leader is a defensible reading
 MAX_DIFFERENTIAL = 15
 ACTION_ORDER = {"urgent": 0, "refer": 1, "review": 2}
@@ -119,7 +119,7 @@ def _apply(state: State, rule: Rule) -> None:
     if rule.workup:
         code, priority = rule.workup
         state.add_workup(code, priority, sentence, rule.id)
-    if rule.option:
+    if rule.option and rule.option not in state.options:
         state.options.append(rule.option)
 
 

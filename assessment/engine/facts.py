@@ -12,7 +12,6 @@ CAXP_HIGH_RISK = 70.0  # mg²/dL², classic threshold [V R2]
 KDOQI_TARGET_CHILD = 65.0  # ≤12 years [V R31]
 KDOQI_TARGET_ADOLESCENT = 55.0  # >12 years [V R31]
 KDOQI_AGE_LIMIT_MONTHS = 144
-IONISED_CA_INFANT_URGENT = 1.6  # mmol/L, infants [V R45]
 HEEL_STICK_WINDOW = (4.0, 12.0)  # months, first noticed [V R3]
 
 INFLAMMATION_FEATURES = frozenset({"erythema_around", "warmth", "swelling"})
@@ -85,6 +84,31 @@ def interpret_lab(analyte: str, value: float, unit: str, ref_low: float | None,
                       None if high is None else catalog.rounded(analyte, high),
                       f"{builtin.source}, {builtin.age_label}", builtin_flag or "no_reference",
                       False, builtin, None)
+
+
+@dataclass(frozen=True)
+class CriticalValue:
+    """A lab value beyond a critical limit (KNOWLEDGE.md section 9.7)."""
+
+    reading: LabReading
+    limit: catalog.CriticalLimit
+    si_value: float  # the value in the analyte's SI unit
+    applied_limit: float  # SI; for creatinine the lower of the fixed and the age-based limit
+    age_limit: bool  # True when the age-based creatinine limit is the one applied
+
+
+def critical_value(reading: LabReading, limit: catalog.CriticalLimit) -> CriticalValue | None:
+    """The critical finding for this reading and limit, or None when it is not beyond it."""
+    si = catalog.to_si(reading.analyte, reading.value, reading.unit)
+    applied, age_limit = limit.limit, False
+    if reading.analyte == "creatinine" and reading.builtin and reading.builtin.high:
+        # 3x the age-specific upper limit (canonical mg/dL), when lower than the fixed limit.
+        by_age = catalog.to_si("creatinine", catalog.CREATININE_CRITICAL_TIMES_UPPER_LIMIT
+                               * reading.builtin.high, "mg/dL")
+        if by_age < applied:
+            applied, age_limit = by_age, True
+    beyond = si < applied if limit.direction == "low" else si > applied
+    return CriticalValue(reading, limit, si, applied, age_limit) if beyond else None
 
 
 class Facts:
@@ -210,6 +234,20 @@ class Facts:
 
     def measured(self, *analytes: str) -> bool:
         return all(a in self.labs for a in analytes)
+
+    @cached_property
+    def critical(self) -> dict[tuple[str, str], CriticalValue]:
+        """Critical values keyed by (analyte, direction), in the order of CRITICAL_LIMITS."""
+        found: dict[tuple[str, str], CriticalValue] = {}
+        if not self.labs:
+            return found
+        for limit in catalog.CRITICAL_LIMITS:
+            reading = self.labs.get(limit.analyte)
+            if reading is not None:
+                hit = critical_value(reading, limit)
+                if hit is not None:
+                    found[(limit.analyte, limit.direction)] = hit
+        return found
 
     @cached_property
     def caxp(self) -> float | None:

@@ -244,3 +244,68 @@ def flag(value: float, low: float | None, high: float | None) -> str:
     if high is not None and value > high:
         return "high"
     return "normal"
+
+
+# --- Critical ("panic") values: KNOWLEDGE.md section 9.7 --------------------------------------
+# A critical value is an urgent red flag on the number alone, whatever the lesion looks like.
+# Limits are held in SI units and every comparison is made in SI after converting the value as
+# entered, so each accepted unit gives the same answer (the mg/dL figures in section 9.7 are
+# rounded equivalents). Comparisons are strict: a value exactly at the limit is not critical.
+
+# analyte -> (SI unit, decimals used to show a converted value)
+SI_UNITS: dict[str, tuple[str, int]] = {
+    "calcium_total": ("mmol/L", 2),
+    "calcium_ionized": ("mmol/L", 2),
+    "phosphate": ("mmol/L", 2),
+    "creatinine": ("umol/L", 0),
+    "urea": ("mmol/L", 1),
+    "bun": ("mmol/L", 1),
+}
+
+
+@dataclass(frozen=True)
+class CriticalLimit:
+    analyte: str
+    direction: str  # "low": critical below the limit; "high": critical above it
+    limit: float  # in the analyte's SI unit (SI_UNITS)
+    source: str
+
+
+CRITICAL_LIMITS: tuple[CriticalLimit, ...] = (
+    # < 1.9 mmol/L predicts HDU/ICU admission [V R95]; < 1.63 mmol/L is the common lab limit [M].
+    CriticalLimit("calcium_total", "low", 1.63, "[V R95][M]"),
+    CriticalLimit("calcium_total", "high", 3.24, "[M]"),
+    CriticalLimit("calcium_ionized", "low", 0.8, "[M]"),
+    # Infants (< 12 months) above 1.6 mmol/L are the section 5 rule [V R45]: one flag, not two.
+    CriticalLimit("calcium_ionized", "high", 1.6, "[M]"),
+    CriticalLimit("phosphate", "low", 0.4, "[V R95]"),
+    CriticalLimit("phosphate", "high", 2.6, "[V R95]"),
+    # 129 umol/L is an older-child/adult limit [V R95]; paediatric limits are lower [V R96], so
+    # the limit is also CREATININE_CRITICAL_TIMES_UPPER_LIMIT x the age-specific upper limit [M].
+    CriticalLimit("creatinine", "high", 129.0, "[V R95][V R96][M]"),
+    CriticalLimit("urea", "high", 12.0, "[V R95]"),
+    CriticalLimit("bun", "high", 12.0, "[V R95]"),  # BUN in mmol/L is urea in mmol/L
+)
+
+# Creatinine is also critical above 3 times the upper limit of the age-specific interval (a
+# reviewable choice [M]): infants' limits are far lower than the fixed 129 umol/L (from 15 days
+# to 11 months the upper limit is 0.42 mg/dL, so 3x is 1.26 mg/dL, about 111 umol/L). The lower
+# of the two limits applies.
+CREATININE_CRITICAL_TIMES_UPPER_LIMIT = 3.0
+
+# Total calcium below 1.9 mmol/L (and low for age) but not yet critical: predicts HDU/ICU
+# admission in children [V R95]; a refer flag, not an urgent one.
+CALCIUM_TOTAL_SEVERE_LOW = 1.9
+
+
+def to_si(analyte: str, value: float, unit: str) -> float:
+    """``value unit`` in the analyte's SI unit, rounded to 9 decimals.
+
+    The rounding only removes floating-point noise (6.53304 mg/dL is exactly 1.63 mmol/L), so
+    that a value entered exactly at a limit, in any unit, compares equal to it.
+    """
+    si_unit = SI_UNITS[analyte][0]
+    if unit == si_unit:
+        return round(value, 9)
+    factors = ANALYTES[analyte].units
+    return round(value * factors[unit] / factors[si_unit], 9)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import labs as catalog
 from .facts import (
     HEEL_STICK_WINDOW,
-    IONISED_CA_INFANT_URGENT,
     LOCAL_CAUSES,
     METASTATIC_CAUSES,
 )
@@ -25,7 +25,7 @@ from .knowledge import CALCINOSIS_ENTITIES, MIMIC_ENTITIES
 from .vocab import words
 
 if TYPE_CHECKING:
-    from .facts import Facts
+    from .facts import CriticalValue, Facts
 
 Text = str | Callable[["Facts"], str]
 
@@ -537,8 +537,122 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
 )
 
 
+# --- Critical values (KNOWLEDGE.md section 9.7): urgent on the number alone -----------------
+CRITICAL_NAMES = {
+    "calcium_total": "total calcium", "calcium_ionized": "ionised calcium",
+    "phosphate": "phosphate", "creatinine": "creatinine", "urea": "urea",
+    "bun": "blood urea nitrogen (BUN)",
+}
+CRITICAL_OPTION = ("Act on the critical result today: same-day assessment by the paediatric "
+                   "team (emergency department if need be); a confirmatory repeat sample must "
+                   "not delay action [M].")
+
+
+def _shown(value: float, decimals: int, limit: float) -> str:
+    """A converted value, with more decimals when rounding would make it equal the limit."""
+    shown = round(value, decimals)
+    while shown == round(limit, 9) and decimals < 6:
+        decimals += 1
+        shown = round(value, decimals)
+    return f"{shown:g}"
+
+
+def critical_text(f: Facts, c: CriticalValue) -> str:
+    """"Total calcium 3.9 mg/dL (0.97 mmol/L) is below the critical limit of 6.533 mg/dL
+    (1.63 mmol/L) ...": the value and unit as entered, converted when the units differ."""
+    r = c.reading
+    si_unit, decimals = catalog.SI_UNITS[r.analyte]
+    value = f"{r.value:g} {r.unit}"
+    limit = f"{c.applied_limit:.4g} {si_unit}"
+    if r.unit != si_unit:
+        value += f" ({_shown(c.si_value, decimals, c.applied_limit)} {si_unit})"
+        in_unit = c.applied_limit / catalog.to_si(r.analyte, 1.0, r.unit)
+        # Enough digits that the limit never reads as equal to the value (12.99 vs 12.986).
+        shown = f"{in_unit:.4g}" if float(f"{in_unit:.4g}") != r.value else f"{in_unit:.6g}"
+        limit = f"{shown} {r.unit} ({limit})"
+    side = "below" if c.limit.direction == "low" else "above"
+    text = (f"Critical value: {CRITICAL_NAMES[r.analyte]} {value} is {side} the critical limit "
+            f"of {limit}")
+    if r.analyte == "creatinine":
+        builtin = r.builtin
+        multiple = f"{catalog.CREATININE_CRITICAL_TIMES_UPPER_LIMIT:g} times"
+        if builtin is not None and builtin.high:
+            text += (f", the lower of {c.limit.limit:g} {si_unit} and {multiple} the upper limit "
+                     f"for age ({builtin.high:g} mg/dL at {builtin.age_label})")
+        else:
+            text += f" (no age-specific upper limit to take {multiple})"
+    text = text[0].upper() + text[1:]
+    text += ". Act on it today, whatever the lesion looks like."
+    if f.yes("renal_disease"):
+        text += (" Renal disease is recorded and may explain this value, but it is still "
+                 "critical: act on it now.")
+    return text
+
+
+def _critical_rule(limit: catalog.CriticalLimit, when: Callable[[Facts], bool] | None = None,
+                   ) -> Rule:
+    key = (limit.analyte, limit.direction)
+    code = f"critical_{limit.analyte}_{limit.direction}"
+    return Rule(
+        f"RF-{code.upper().replace('_', '-')}", limit.source,
+        when or (lambda f: key in f.critical),
+        lambda f: critical_text(f, f.critical[key]),
+        flag=(code, "urgent"), option=CRITICAL_OPTION)
+
+
+_ION_HIGH = ("calcium_ionized", "high")
+
+
+def _calcium_severe_low(f: Facts) -> bool:
+    reading = f.labs.get("calcium_total")
+    return (reading is not None and ("calcium_total", "low") not in f.critical
+            and f.lab_is("calcium_total", "low")
+            and catalog.to_si("calcium_total", reading.value, reading.unit)
+            < catalog.CALCIUM_TOTAL_SEVERE_LOW)
+
+
+def _calcium_severe_low_text(f: Facts) -> str:
+    r = f.labs["calcium_total"]
+    si = catalog.to_si("calcium_total", r.value, r.unit)
+    value = f"{r.value:g} {r.unit}"
+    limit = f"{catalog.CALCIUM_TOTAL_SEVERE_LOW:g} mmol/L"
+    if r.unit != "mmol/L":
+        value += f" ({_shown(si, 2, catalog.CALCIUM_TOTAL_SEVERE_LOW)} mmol/L)"
+        limit += f" ({catalog.CALCIUM_TOTAL_SEVERE_LOW * 4.008:.4g} mg/dL)"
+    return (f"Total calcium {value} is low for age and below {limit}, a level that predicts "
+            "high-dependency or intensive care admission in children (critical below 1.63 "
+            "mmol/L): same-day discussion with paediatrics; repeat with ionised calcium and "
+            "albumin.")
+
+
+def _critical_rules() -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for limit in catalog.CRITICAL_LIMITS:
+        if (limit.analyte, limit.direction) != _ION_HIGH:
+            rules.append(_critical_rule(limit))
+            continue
+        rules.append(_critical_rule(limit, lambda f: f.age >= 12 and _ION_HIGH in f.critical))
+        # Infants: the section 5 rule, with its own source and advice; one flag, not two.
+        rules.append(Rule(
+            "RF-IONISED-CALCIUM-INFANT", "[V R45]",
+            lambda f: f.age < 12 and _ION_HIGH in f.critical,
+            lambda f: critical_text(f, f.critical[_ION_HIGH])
+            + " In an infant: risk of hypercalcaemic crisis and nephrocalcinosis.",
+            flag=("ionised_calcium_above_1_6_infant", "urgent"),
+            option="Admit for hypercalcaemia management; renal ultrasound for nephrocalcinosis "
+                   "[V R45]."))
+    return tuple(rules)
+
+
+# Listed first among the red flags, so that a critical value is the first thing read.
+CRITICAL_RULES: tuple[Rule, ...] = _critical_rules()
+
+
 # --- Red flags: each with its minimum action (KNOWLEDGE.md section 5) -----------------------
 RED_FLAG_RULES: tuple[Rule, ...] = (
+    *CRITICAL_RULES,
+    Rule("RF-CALCIUM-LOW-SEVERE", "[V R95]", _calcium_severe_low, _calcium_severe_low_text,
+         flag=("calcium_total_below_1_9", "refer")),
     Rule("RF-CALCIPHYLAXIS", "[V R35][V R36][V R37]",
          lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
          lambda f: f"Possible calciphylaxis: {', '.join(f.ischaemic_signs)} with "
@@ -577,15 +691,6 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          flag=("symptomatic_hypercalcaemia", "urgent"), workup=("ionised_calcium", "essential"),
          option="Same-day assessment of hypercalcaemia: hydration, stop calcium and vitamin D "
                 "intake; endocrinology/nephrology [V R45][V R47]."),
-    Rule("RF-IONISED-CALCIUM-INFANT", "[V R45]",
-         lambda f: f.age < 12 and f.measured("calcium_ionized")
-         and f.labs["calcium_ionized"].canonical > IONISED_CA_INFANT_URGENT,
-         lambda f: f"Ionised calcium {f.labs['calcium_ionized'].canonical:.2f} mmol/L is above "
-                   "1.6 mmol/L in an infant: risk of hypercalcaemic crisis and "
-                   "nephrocalcinosis.",
-         flag=("ionised_calcium_above_1_6_infant", "urgent"),
-         option="Admit for hypercalcaemia management; renal ultrasound for nephrocalcinosis "
-                "[V R45]."),
     Rule("RF-CAXP-HIGH", "[V R2]", lambda f: f.caxp_high,
          lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is at or above 70: high risk of metastatic "
                    "calcification.", flag=("calcium_phosphate_product_high", "refer")),

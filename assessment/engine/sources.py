@@ -107,6 +107,8 @@ REFERENCES: dict[str, str] = {
     "R92": "Rudas lab. Calcium (factor ×0.25).",
     "R93": "Phosphorus converter (1 mmol/L = 3.097 mg/dL; 0.3229).",
     "R94": "Heymann WR. Softening the blow of calcinosis cutis: intralesional sodium thiosulfate (DermWorld Insights, 2017; mirror).",
+    "R95": "Derivation of outcome-based pediatric critical values (10 biochemistry tests; thresholds at 90% probability of HDU/ICU admission).",
+    "R96": "Pediatric considerations in critical value assignment (acutecaretesting.org, 2009).",
 }
 
 _TAG = re.compile(r"R\d+b?")

@@ -123,6 +123,10 @@ def test_case_b_is_mixed_iatrogenic_and_metastatic_with_the_lab_interval_used() 
     codes = [f["code"] for f in out["red_flags"]]
     assert "calcium_phosphate_product_high" in codes and "renal_failure" in codes
     assert out["red_flags"][0]["action"] == "urgent", "urgent flags come first"
+    # Calcium 3.9 mg/dL, phosphate 19.8 mg/dL, creatinine and urea are critical values (9.7).
+    assert out["red_flags"][0]["code"] == "critical_calcium_total_low"
+    assert "total calcium 3.9 mg/dL (0.97 mmol/L)" in out["red_flags"][0]["message"]
+    assert out["management"]["category"] == "urgent"
     assert out["calcium_phosphate_product"]["flag"] == "high"
 
 
