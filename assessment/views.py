@@ -9,6 +9,7 @@ tests read those declarations, so a new page is covered by them without a new te
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,8 +89,12 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 
 def _require_open(request: HttpRequest, patient: Any) -> None:
+    """The role is checked here (403). An archived record is refused here only when a form is
+    opened: a submitted form goes on to its service, which refuses it under the row lock with
+    a message on the form and everything typed kept (409), whether the record was archived
+    before the form was sent or while it was being saved."""
     access.require(request.user, access.WRITE, patient.site_id)
-    if patient.archived_at is not None:
+    if patient.archived_at is not None and request.method in ("GET", "HEAD"):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("This record is archived: it can be read but not changed.")
@@ -267,12 +272,21 @@ def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = selectors.patient_for(request.user, patient_pk)
     _require_open(request, patient)
     candidates = selectors.follow_up_candidates(request.user, patient)
-    if not candidates:
+    gone = _ticked_but_closed(request, patient, candidates)
+    if not candidates and not gone:
         messages.info(request, "This patient has no active lesion to follow up.")
         return redirect("patient-detail", patient_pk=patient.pk)
     only = request.GET.get("lesion")
     follow_up = [(lesion, last, not only or str(lesion.pk) == only) for lesion, last in candidates]
     entry = EncounterEntry(request.POST or None, patient=patient, follow_up=follow_up)
+    if gone:
+        # Never save the rest of the visit without the part about this lesion.
+        entry.page_errors.extend(
+            f"{lesion} was recorded as resolved on {lesion.resolved_on:%Y-%m-%d} after you "
+            "opened this form. Nothing was saved; check the lesion, then submit again without "
+            "it." for lesion in gone)
+        return render(request, "assessment/encounter_form.html",
+                      {"patient": patient, "entry": entry}, status=409)
     if request.method == "POST" and entry.is_valid():
         _, refused = _record(request, patient, entry)
         if refused is not None:
@@ -282,6 +296,20 @@ def follow_up_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
     return render(request, "assessment/encounter_form.html",
                   {"patient": patient, "entry": entry},
                   status=400 if request.method == "POST" else 200)
+
+
+def _ticked_but_closed(request: HttpRequest, patient: Any, candidates: list[Any]) -> list[Any]:
+    """Lesions ticked on a submitted follow-up form that are no longer active (resolved by a
+    visit saved after the form was opened): their fields would otherwise be ignored."""
+    if request.method != "POST":
+        return []
+    ticked = {int(key.split("-")[1]) for key, value in request.POST.items()
+              if re.fullmatch(r"lesion-\d{1,18}-include", key) and value not in ("", "off")}
+    ticked -= {lesion.pk for lesion, _ in candidates}
+    if not ticked:
+        return []
+    return list(selectors.lesions_visible_to(request.user).filter(
+        patient=patient, pk__in=ticked, status=LesionStatus.RESOLVED).order_by("pk"))
 
 
 @page("GET", "POST", writes=True)

@@ -197,7 +197,15 @@ def test_archiving_keeps_the_record_readable_and_closed(alice_client: Client, pa
     page = alice_client.get(f"/patients/{patient.pk}/")
     assert page.status_code == 200 and b"Archived on" in page.content
     assert alice_client.get(f"/patients/{patient.pk}/edit/").status_code == 403
-    assert alice_client.post(f"/patients/{patient.pk}/archive/").status_code == 403
+    # A form sent anyway is refused by the service under the row lock, with the reason.
+    again = alice_client.post(f"/patients/{patient.pk}/archive/", follow=True)
+    assert b"This record was archived on" in again.content
+    edit = alice_client.post(f"/patients/{patient.pk}/edit/", {
+        "record_number": "SEC-1", "date_of_birth": "2026-02-01", "sex": "male",
+        "version": str(Patient.objects.get(pk=patient.pk).version)})
+    assert edit.status_code == 400 and b"This record was archived on" in edit.content
+    forbidden = alice_client.get(f"/patients/{patient.pk}/edit/")
+    assert b"archived: it can be read but not changed" in forbidden.content
 
 
 def test_nothing_clinical_can_be_deleted_in_the_admin(patient) -> None:
