@@ -84,8 +84,10 @@ class GuardedHistoryAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
                           extra_context: dict[str, Any] | None = None) -> HttpResponse:
         obj = self._object_or_404(request, object_id)
+        # On a history model "pk" is history_id: the record's own id is its pk's attname.
         if not version_id.isdigit() or not self.model.history.filter(
-                pk=obj.pk, history_id=int(version_id)).exists():
+                history_id=int(version_id),
+                **{self.model._meta.pk.attname: obj.pk}).exists():
             raise Http404("No such version of this record.")
         if request.method not in ("GET", "HEAD") and not self._may_revert(request):
             raise PermissionDenied("Past versions can be viewed here, not restored.")

@@ -170,7 +170,8 @@ def fill(model: type, pattern: URLPattern, values: list[str]) -> str:
 
 def ids_for(model: type, obj: Any) -> list[str]:
     history = getattr(model, "history", None)
-    version = history.filter(pk=obj.pk).latest("history_id").history_id if history else 1
+    version = history.filter(**{model._meta.pk.attname: obj.pk}).latest(
+        "history_id").history_id if history else 1
     return [str(obj.pk), str(version)]
 
 
@@ -355,3 +356,16 @@ def test_malformed_ids_on_the_admin_sites_own_urls_answer_4xx(rita_client: Clien
     for url in ("/admin/r/abc/1/", "/admin/r/1/abc/", "/admin/r/99999999999999999999/1/",
                 "/admin/autocomplete/?app_label=assessment&model_name=patient&field_name=x"):
         assert 400 <= rita_client.get(url).status_code < 500, url
+
+
+def test_a_version_of_another_record_is_not_shown_under_this_one(world) -> None:
+    root = User.objects.create_superuser("root", password="root-pass-1234")
+    client = Client()
+    client.force_login(root)
+    ours, theirs = world["ours"][Lesion], world["theirs"][Lesion]
+    other_version = Lesion.history.filter(id=theirs.pk).latest("history_id").history_id
+    url = f"/admin/assessment/lesion/{ours.pk}/history/{other_version}/"
+    assert client.get(url).status_code == 404
+    own_version = Lesion.history.filter(id=ours.pk).latest("history_id").history_id
+    assert client.get(f"/admin/assessment/lesion/{ours.pk}/history/{own_version}/"
+                      ).status_code == 200
