@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import labs as catalog
-from .facts import CAXP_HIGH_RISK, Facts
-from .knowledge import ENTITIES, ENTITY_ORDER, Entity
+from .facts import CAXP_HIGH_RISK, LAB_NAMES, Facts
+from .knowledge import ENTITIES, ENTITY_ORDER, PLAUSIBILITY, REFER_TO, Entity, short
 from .rules import (
     EVIDENCE_RULES,
     HS,
@@ -26,11 +26,29 @@ from .rules import (
 )
 from .sources import EVIDENCE_TAGS, REFERENCE_ORDER, REFERENCES, references_in
 from .validation import Findings, validate
-from .vocab import ACTION_TO_MINIMUM_MANAGEMENT, CONTRACT_VERSION, MANAGEMENT_RANK, words
+from .vocab import (
+    ACTION_TO_MINIMUM_MANAGEMENT,
+    CONTRACT_VERSION,
+    MANAGEMENT_RANK,
+    age_words,
+    sentence_start,
+    words,
+)
 
-RULESET_VERSION = "2026.11.2"
+RULESET_VERSION = "2026.11.3"
 ALTERNATIVE_MARGIN = 3.0  # points: an entity this close to the leader is a defensible reading
-MAX_DIFFERENTIAL = 15
+# The leading entity and at most 8 alternatives: a differential a specialist reads at a glance.
+MAX_DIFFERENTIAL = 9
+# A finding that moves more than this many entities the same way (radiopaque on X-ray supports
+# every calcinosis entity) is stated once under the classification, not under each entity.
+SHARED_ENTITY_COUNT = 3
+IMPLAUSIBLE_POINTS = -3.0
+# An entity outside its age or site window leads only on this much specific evidence (e.g. a
+# histology result), never on generic findings.
+IMPLAUSIBLE_MAY_LEAD_POINTS = 6.0
+# Options that reassure or hold back: wrong beside an urgent flag or a suspected infection.
+CALM_OPTION_STARTS = ("Reassur", "Avoid unnecessary", "Watchful waiting", "Observe",
+                      "Expectant management", "Recheck in")
 ACTION_ORDER = {"urgent": 0, "refer": 1, "review": 2}
 PRIORITY_ORDER = {"essential": 0, "recommended": 1, "consider": 2}
 BENIGN_LOCAL = (HS, "calcium_extravasation_calcinosis", "electrode_paste_calcinosis",
@@ -71,6 +89,8 @@ class EntityScore:
     supporting: list[str] = field(default_factory=list)
     against: list[str] = field(default_factory=list)
     qualified: bool = False  # a specific finding, not only generic evidence, points to it
+    specific_points: float = 0.0  # points from specific (qualifying) findings for it
+    implausible: bool = False  # outside the entity's age or site window
 
 
 @dataclass
@@ -83,6 +103,8 @@ class State:
     workup: dict[str, dict[str, Any]] = field(default_factory=dict)
     not_needed: dict[str, dict[str, str]] = field(default_factory=dict)
     options: list[str] = field(default_factory=list)
+    shared_for: list[str] = field(default_factory=list)
+    shared_against: list[str] = field(default_factory=list)
 
     def fire(self, rule_id: str, text: str, source: str) -> None:
         if rule_id in self.fired_ids:
@@ -91,6 +113,8 @@ class State:
         self.fired.append({"id": rule_id, "text": text, "source": source})
 
     def add_workup(self, code: str, priority: str, reason: str, rule_id: str) -> None:
+        if _already_done(self.facts, code):
+            return
         current = self.workup.get(code)
         if current is None:
             self.workup[code] = {"code": code, "what": WORKUP_LABELS[code], "priority": priority,
@@ -98,24 +122,93 @@ class State:
             return
         if PRIORITY_ORDER[priority] < PRIORITY_ORDER[current["priority"]]:
             current["priority"] = priority
-        if reason not in current["reason"]:
-            current["reason"] = f"{current['reason']} {reason}"
+        current["reason"] = join_sourced(current["reason"], reason)
+
+
+# The analytes each workup item measures: it is asked for only while one is missing.
+WORKUP_ANALYTES: dict[str, tuple[str, ...]] = {
+    "serum_calcium_phosphate": ("calcium_total", "phosphate"),
+    "renal_function": ("creatinine",),
+    "pth": ("pth",),
+    "vitamin_d_25oh": ("vitamin_d_25oh",),
+    "ionised_calcium": ("calcium_ionized",),
+    "muscle_enzymes": ("creatine_kinase",),
+    "trp_fgf23": ("tubular_reabsorption_phosphate", "fgf23_intact"),
+}
+
+
+def _already_done(f: Facts, code: str) -> bool:
+    """Never ask for what was recorded: an X-ray when one is recorded, labs that were measured."""
+    imaging = f.imaging
+    if code == "xray":
+        return imaging.xray is not None
+    if code == "ultrasound":
+        return imaging.ultrasound is not None
+    if code == "imaging":
+        return imaging.xray is not None or imaging.ultrasound is not None
+    if code == "dermoscopy":
+        return bool(imaging.dermoscopy)
+    if code == "biopsy_von_kossa":
+        return imaging.histology is not None
+    if code == "albumin_or_ionised_calcium":
+        return f.measured("albumin") or f.measured("calcium_ionized")
+    analytes = WORKUP_ANALYTES.get(code)
+    return analytes is not None and f.measured(*analytes)
+
+
+def join_sourced(*parts: str) -> str:
+    """Sentences with their tags, joined with each source tag cited once, at the end."""
+    texts: list[str] = []
+    tags: list[str] = []
+    for part in parts:
+        text, tag_text = split_source(part)
+        if text and text not in texts:
+            texts.append(text)
+        for tag in _TAGS.findall(tag_text):
+            if tag not in tags:
+                tags.append(tag)
+    return " ".join(texts) + (" " + "".join(tags) if tags else "")
+
+
+def _is_shared(rule: Rule) -> tuple[bool, bool]:
+    """(shared for, shared against): does the rule move many entities the same way?"""
+    ups = sum(1 for _, points in rule.scores if points > 0)
+    downs = sum(1 for _, points in rule.scores if points < 0)
+    return ups > SHARED_ENTITY_COUNT, downs > SHARED_ENTITY_COUNT
+
+
+SHARED = {rule.id: _is_shared(rule) for rule in (*EVIDENCE_RULES, *RED_FLAG_RULES)}
 
 
 def _apply(state: State, rule: Rule) -> None:
     text = rule.sentence(state.facts)
     sentence = f"{text} {rule.source}"
     state.fire(rule.id, text, rule.source)
+    shared_for, shared_against = SHARED[rule.id]
+    if shared_for:
+        state.shared_for.append(sentence)
+    if shared_against and not shared_for:
+        # A finding for calcium is against the mimics by implication: stated once, as "for".
+        state.shared_against.append(sentence)
     for entity, points in rule.scores:
         score = state.scores[entity]
         score.score += points
-        (score.supporting if points > 0 else score.against).append(sentence)
-        if points > 0 and rule.qualifies:
-            score.qualified = True
+        if points > 0:
+            if not shared_for:
+                score.supporting.append(sentence)
+            if rule.qualifies:
+                score.qualified = True
+                score.specific_points += points
+        elif not shared_against:
+            score.against.append(sentence)
     if rule.flag:
         code, action = rule.flag
-        state.flags.append({"code": code, "message": text, "action": action,
-                            "source": rule.source, "rule": rule.id})
+        flag = {"code": code, "message": text, "action": action, "source": rule.source,
+                "rule": rule.id}
+        if rule.refer_to is not None:
+            flag["refer_to"] = (rule.refer_to(state.facts) if callable(rule.refer_to)
+                                else rule.refer_to)
+        state.flags.append(flag)
     if rule.workup:
         code, priority = rule.workup
         state.add_workup(code, priority, sentence, rule.id)
@@ -123,9 +216,32 @@ def _apply(state: State, rule: Rule) -> None:
         state.options.append(rule.option)
 
 
+def _plausibility(state: State) -> None:
+    """Argue against each listed entity outside its age or site window, saying so."""
+    f = state.facts
+    for score in state.scores.values():
+        window = PLAUSIBILITY.get(score.code) if score.qualified else None
+        if window is None:
+            continue
+        reasons = []
+        if window.ages is not None and not window.ages[0] <= f.age <= window.ages[1]:
+            reasons.append(("AGE", f"Age {age_words(f.age)}: {window.age_text}."))
+        if window.sites is not None and f.site not in window.sites:
+            reasons.append(("SITE", f"Site {words(f.site)}: {window.site_text}."))
+        for kind, text in reasons:
+            score.score += IMPLAUSIBLE_POINTS
+            score.against.append(f"{text} {window.source}")
+            score.implausible = True
+            state.fire(f"PL-{kind}-{score.code.upper().replace('_', '-')}", text, window.source)
+
+
 def _ranked(state: State) -> list[EntityScore]:
     considered = [s for s in state.scores.values() if s.qualified]
-    return sorted(considered, key=lambda s: (-s.score, ENTITY_ORDER[s.code]))
+
+    def demoted(s: EntityScore) -> bool:
+        return s.implausible and s.specific_points < IMPLAUSIBLE_MAY_LEAD_POINTS
+
+    return sorted(considered, key=lambda s: (demoted(s), -s.score, ENTITY_ORDER[s.code]))
 
 
 def assess_findings(findings: Findings) -> dict[str, Any]:
@@ -134,11 +250,17 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
     for rule in EVIDENCE_RULES:
         if rule.when(f):
             _apply(state, rule)
-    for rule in RED_FLAG_RULES:
+    for rule in EARLY_FLAG_RULES:
         if rule.when(f):
             _apply(state, rule)
+    _plausibility(state)
 
     ranked = _ranked(state)
+    if ranked:
+        f.leader = ranked[0].code
+    for rule in LATE_FLAG_RULES:
+        if rule.when(f):
+            _apply(state, rule)
     if not ranked:
         fallback = state.scores["idiopathic_calcinosis_cutis"]
         fallback.qualified = True
@@ -161,6 +283,9 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
         "contract": CONTRACT_VERSION,
         "ruleset_version": RULESET_VERSION,
         "calcinosis": calcinosis,
+        # Findings that bear on calcium itself (imaging, histology, consistency): stated once
+        # here, not under every entity they move.
+        "calcinosis_reasons": {"for": state.shared_for, "against": state.shared_against},
         "subtypes": subtypes,
         "leading_entity": {"code": entity.code, "label": entity.label,
                            "reasons": list(leading.supporting),
@@ -183,6 +308,10 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
     }
 
 
+EARLY_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if not rule.late)
+LATE_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if rule.late)
+
+
 def assess(data: Any) -> dict[str, Any]:
     """Contract input in, contract output out; raises InvalidInput on bad input."""
     return assess_findings(validate(data))
@@ -202,12 +331,11 @@ def _calcinosis_level(state: State, ranked: list[EntityScore]) -> str:
             level, why = "likely", "calcium is supported by " + ", ".join(shown)
         else:
             level, why = "possible", "no objective sign of calcium is recorded yet"
+    elif f.calcium_shown:
+        level, why = "possible", (f"{sentence_start(short(leading.code))} leads, but "
+                                  + ", ".join(f.calcium_shown) + " shows calcium")
     else:
-        best = next((s for s in ranked if ENTITIES[s.code].calcinosis != "no"), None)
-        if best is not None and best.score >= ranked[0].score - 2:
-            level, why = "possible", f"{ENTITIES[best.code].label} remains close behind"
-        else:
-            level, why = "unlikely", f"{leading.label} explains the findings better"
+        level, why = "unlikely", f"{sentence_start(short(leading.code))} explains the findings"
     state.fire("CALCINOSIS-LEVEL", f"Calcinosis {level}: {why}.", "[V R76][V R29]")
     return level
 
@@ -240,12 +368,12 @@ def _subtypes(state: State, ranked: list[EntityScore]) -> list[dict[str, Any]]:
     metastatic_reasons = f.mineral_abnormal + ([] if minerals_normal else f.renal_impairment)
     if primary and primary != "metastatic" and metastatic_reasons:
         add("metastatic", "contributing",
-            [f"Mixed etiology: {', '.join(metastatic_reasons)}. [S][V R46]"],
+            [f"Mixed aetiology: {', '.join(metastatic_reasons)}. [V R1][S]"],
             "SUB-MIXED-METASTATIC", "Metastatic contribution: "
-            + ", ".join(metastatic_reasons) + ".", "[S][V R46]")
+            + ", ".join(metastatic_reasons) + ".", "[V R1][S]")
     if primary and primary != "iatrogenic" and f.yes("iv_calcium_at_lesion_site"):
         add("iatrogenic", "contributing",
-            ["Mixed etiology: IV calcium was given at this site. [V R14][S]"],
+            ["Mixed aetiology: IV calcium was given at this site. [V R14][S]"],
             "SUB-MIXED-IATROGENIC", "Iatrogenic contribution: IV calcium given at this site.",
             "[V R14][S]")
     if primary and entity.alternative_subtype:
@@ -267,52 +395,105 @@ def _subtypes(state: State, ranked: list[EntityScore]) -> list[dict[str, Any]]:
     return sorted(result.values(), key=lambda s: roles[s["role"]])
 
 
+INFECTION_FLAGS = ("suspected_abscess_or_osteomyelitis", "possible_abscess", "exclude_infection")
+
+
+def _symptoms(f: Facts, entity: Entity) -> list[str]:
+    found = []
+    if f.has("pain_limits_walking"):
+        found.append("pain limits walking")
+    elif f.painful and f.on_foot:
+        found.append("painful on the foot (pain with footwear)")
+    elif f.painful:
+        found.append("painful or tender")
+    if f.ulcerated and entity.code in BENIGN_LOCAL:
+        found.append("ulcerated")
+    if (entity.window and entity.window_kind == "absolute" and f.age > entity.window[1]
+            and entity.code in BENIGN_LOCAL):
+        found.append(f"persisting at {age_words(f.age)}, past the expected window")
+    return found
+
+
+def _distinct(options: list[str]) -> list[str]:
+    """One option per action: of options opening with the same words before the colon (two
+    "Same-day assessment: ..." from a flag and the entity card), keep the fuller one."""
+    kept: dict[str, str] = {}
+    for option in options:
+        head = option.split(":", 1)[0].lower() if ":" in option else option
+        if head not in kept or len(option) > len(kept[head]):
+            kept[head] = option
+    return [option for option in options if option in kept.values()]
+
+
 def _management(state: State, entity: Entity) -> dict[str, Any]:
     f = state.facts
     category = entity.management
     reason_text, reason_source = split_source(entity.management_reason)
     reasons = [f"Default for {entity.label}: {entity.management_reason}"]
-    state.fire("MG-DEFAULT", f"Default management for {entity.label}: {reason_text}",
+    state.fire("MG-DEFAULT", f"Default management for {short(entity.code)}: {reason_text}",
                reason_source)
     options = list(entity.options)
+    infection = any(flag["code"] in INFECTION_FLAGS for flag in state.flags)
 
-    benign = entity.code in BENIGN_LOCAL and not f.metastatic_evidence
-    if benign and category == "watchful_waiting":
-        symptomatic = []
-        if f.has("pain_limits_walking"):
-            symptomatic.append("pain limits walking")
-        elif f.painful and f.on_foot:
-            symptomatic.append("painful on the foot (pain with footwear)")
-        if f.ulcerated:
-            symptomatic.append("ulcerated")
-        if entity.window and entity.window_kind == "absolute" and f.age > entity.window[1]:
-            symptomatic.append(f"persisting at {f.age:g} months, past the expected window")
-        if symptomatic:
-            category = "treat"
+    benign = (category == "watchful_waiting" and not f.metastatic_evidence and not infection
+              and (entity.code in BENIGN_LOCAL or entity.calcinosis == "no"))
+    symptomatic = _symptoms(f, entity) if benign else []
+    if symptomatic:
+        category = "treat"
+        if entity.code in BENIGN_LOCAL:
             text = ("Symptomatic or persistent benign calcinosis (" + ", ".join(symptomatic)
                     + "): an active local treatment is indicated.")
-            reasons.append(text + " [V R5][S]")
-            state.fire("MG-TREAT-SYMPTOMATIC", text, "[V R5][S]")
-            options.append("Curettage, shave or excision; topical or intralesional sodium "
-                           "thiosulfate (adult evidence only) [S][V R84][V R66].")
+            source = "[V R5][S]"
+            active = entity.active_option or (
+                "Curettage, shave or excision; topical or intralesional sodium thiosulfate "
+                "(adult evidence only) [S][V R84][V R66].")
+        else:
+            text = (f"Symptomatic {short(entity.code)} (" + ", ".join(symptomatic)
+                    + "): treat it rather than wait.")
+            source = "[M]"
+            active = entity.active_option
+        reasons.append(f"{text} {source}")
+        state.fire("MG-TREAT-SYMPTOMATIC", text, source)
+        if active and active not in options:
+            options.insert(0, active)
 
     for flag in sorted(state.flags, key=lambda x: ACTION_ORDER[x["action"]]):
         floor = ACTION_TO_MINIMUM_MANAGEMENT.get(flag["action"])
         if floor and MANAGEMENT_RANK[floor] > MANAGEMENT_RANK[category]:
             category = floor
-            reasons.append(f"Raised to {floor} by the red flag: {flag['message']} "
+            reasons.append(f"Raised to {words(floor)} by the red flag: {flag['message']} "
                            f"{flag['source']}")
-            state.fire("MG-FLAG-FLOOR", f"Management raised to {floor}: no rule may keep it "
-                                        "milder than an urgent or refer red flag.", "[M]")
+            state.fire("MG-FLAG-FLOOR", f"Management raised to {words(floor)}: no rule may "
+                                        "keep it milder than an urgent or refer red flag.", "[M]")
     if any(flag["action"] == "review" for flag in state.flags):
         state.fire("MG-REVIEW-FLAGS", "Review flags are shown first; they ask the clinician to "
                                       "exclude something and do not by themselves change "
                                       "management.", "[M]")
     options.extend(o for o in state.options if o not in options)
-    if category != entity.management and category in ("refer", "urgent"):
+    raised = MANAGEMENT_RANK[category] > MANAGEMENT_RANK[entity.management]
+    if category == "urgent" or infection or (raised and category == "refer"):
+        # Reassurance and "wait" options do not belong beside an urgent flag, a suspected
+        # infection or a referral the findings demand.
+        options = [o for o in options if not o.startswith(CALM_OPTION_STARTS)]
+    if raised and category in ("refer", "urgent"):
         # Urgent or referral options first: they are what must happen next.
-        options = [o for o in state.options] + [o for o in options if o not in state.options]
-    return {"category": category, "options": options, "reasons": reasons}
+        options = ([o for o in state.options if o in options]
+                   + [o for o in options if o not in state.options])
+    result: dict[str, Any] = {"category": category, "options": options, "reasons": reasons}
+    if category in ("refer", "urgent"):
+        specialties = [flag["refer_to"] for flag in
+                       sorted(state.flags, key=lambda x: ACTION_ORDER[x["action"]])
+                       if flag.get("refer_to") and flag["action"] in ("urgent", "refer")]
+        if entity.code in REFER_TO and entity.management in ("refer", "urgent"):
+            specialties.append(REFER_TO[entity.code])
+        result["refer_to"] = list(dict.fromkeys(specialties))
+        if result["refer_to"] and not any(o.startswith(("Refer", "Paediatric", "Same-day"))
+                                          for o in options):
+            options.insert(0, f"Refer to {' and '.join(result['refer_to'])} [M].")
+    if not options:
+        options.append("Act on the red flags above first [M].")
+    result["options"] = _distinct(options)
+    return result
 
 
 def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: str) -> None:
@@ -352,7 +533,7 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
     abnormal_minerals = [a for a in ("calcium_total", "calcium_ionized", "phosphate")
                          if f.lab_is(a, "high", "low")]
     if abnormal_minerals:
-        names = ", ".join(a.replace("_", " ") for a in abnormal_minerals)
+        names = ", ".join(LAB_NAMES[a] for a in abnormal_minerals)
         if not f.measured("pth"):
             need("pth", "recommended", f"Abnormal {names}: PTH separates hyperparathyroidism "
                                        "and CKD-MBD from other causes.", "[S]", "WU-PTH")
@@ -360,8 +541,8 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
             need("vitamin_d_25oh", "recommended", f"Abnormal {names}: check vitamin D status "
                                                   "(deficiency or excess).", "[S][V R89]",
                  "WU-VITAMIN-D")
-        if f.measured("calcium_total") and not (f.measured("albumin")
-                                                or f.measured("calcium_ionized")):
+        if f.lab_is("calcium_total", "high", "low") and not (f.measured("albumin")
+                                                             or f.measured("calcium_ionized")):
             need("albumin_or_ionised_calcium", "consider",
                  "Total calcium is abnormal and falls with low albumin: add albumin or ionised "
                  "calcium.", "[M]", "WU-ALBUMIN")
@@ -375,7 +556,8 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
         need("trp_fgf23", "recommended", "High phosphate without renal impairment: TRP and FGF23 "
                                          "identify HFTC.", "[V R42][V R43]", "WU-HFTC")
     warts_considered = any(c in top for c in ("verruca_plantaris", "verruca_vulgaris"))
-    if f.on_foot and not f.imaging.dermoscopy and warts_considered and calcinosis != "unlikely":
+    if (f.on_foot and not f.imaging.dermoscopy and warts_considered and calcinosis != "unlikely"
+            and f.imaging.histology is None):
         need("dermoscopy", "consider", "Warts are in the differential: dermoscopy separates "
                                        "them (interrupted skin lines, red-black dots) from "
                                        "calcinosis (white-yellow structureless areas).",
@@ -392,13 +574,14 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
     cyst_or_fat = [c for c in ("epidermal_inclusion_cyst",
                                "precalcaneal_congenital_fibrolipomatous_hamartoma",
                                "pilomatricoma") if c in top]
-    if f.imaging.ultrasound is None and cyst_or_fat:
+    if f.imaging.ultrasound is None and f.imaging.histology is None and cyst_or_fat:
         need("ultrasound", "consider", "Ultrasound separates calcification (shadowing) from a "
                                        "cyst or fat: " + ", ".join(ENTITIES[c].label
                                                                    for c in cyst_or_fat) + ".",
              "[V R48][V R51]", "WU-ULTRASOUND")
     close = len(ranked) > 1 and ranked[1].score >= ranked[0].score - 1
-    if (f.imaging.histology is None and close
+    if (f.imaging.histology is None and close and calcinosis != "unlikely"
+            and category != "urgent"
             and ENTITIES[ranked[0].code].management != ENTITIES[ranked[1].code].management):
         need("biopsy_von_kossa", "consider",
              f"{ENTITIES[ranked[0].code].label} and {ENTITIES[ranked[1].code].label} are close "
@@ -408,15 +591,16 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
                                             "coexist in up to a quarter.", "[V R18][V R23]",
              "WU-EYELIDS")
 
+    # Not after IV calcium: it was given for low calcium, which is followed anyway.
     classic = (leading in BENIGN_LOCAL and calcinosis == "likely" and category in
                ("watchful_waiting", "treat") and not clues and not f.metastatic_evidence
+               and not f.yes("iv_calcium_received")
                and not any(flag["action"] in ("urgent", "refer") for flag in state.flags))
     if classic:
-        label = ENTITIES[leading].label
+        name = short(leading)
         if ca_p_missing and "serum_calcium_phosphate" not in state.workup:
-            text = (f"Classic presentation of {label.lower()} with no systemic clue: serum "
-                    "calcium and phosphate are expected to be normal and routine labs add "
-                    "little.")
+            text = (f"Classic presentation of {name} with no systemic clue: serum calcium and "
+                    "phosphate are expected to be normal and routine labs add little.")
             state.not_needed["serum_calcium_phosphate"] = {
                 "code": "serum_calcium_phosphate", "reason": f"{text} [V R3][V R67][M]"}
             state.fire("WU-NOT-NEEDED-LABS", text, "[V R3][V R67][M]")
@@ -428,6 +612,8 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
 
 
 def _course(state: State, ranked: list[EntityScore]) -> dict[str, Any]:
+    """The leading entity's course; an alternative's window is mentioned as the alternative's,
+    and a window already behind the child is not offered as an expectation."""
     f = state.facts
     leading = ENTITIES[ranked[0].code]
     text = leading.course
@@ -440,22 +626,23 @@ def _course(state: State, ranked: list[EntityScore]) -> dict[str, Any]:
         else:
             window = [round(f.onset_age + leading.window[0], 1),
                       round(f.onset_age + leading.window[1], 1)]
+        if leading.window_kind == "absolute" and f.age > window[1]:
+            text += (f" At {age_words(f.age)} the child is already past that window"
+                     + (": persistence to 4–7 years is reported, but reconsider the diagnosis "
+                        "[V R5][M]." if leading.code == HS else
+                        ": reconsider the diagnosis [M]."))
+            window = None
     else:
         heel_stick = state.scores[HS]
-        if (f.on_heel and heel_stick.supporting
+        hs = ENTITIES[HS]
+        if (f.on_heel and heel_stick.qualified and hs.window and f.age <= hs.window[1]
                 and heel_stick.score >= ranked[0].score - ALTERNATIVE_MARGIN):
-            hs = ENTITIES[HS]
-            window = [hs.window[0], hs.window[1]] if hs.window else None
-            basis = HS
-            text += (" If this is a heel-stick nodule (a close alternative reading), it is "
+            text += (" If this is a heel-stick nodule (the alternative reading), it is "
                      "expected to resolve by 18–30 months of age [V R3].")
-    if window and basis == HS and f.age > window[1]:
-        text += (f" At {f.age:g} months the child is already past that window: persistence to "
-                 "4–7 years is reported, but reconsider the diagnosis [V R5][M].")
     if window:
         state.fire("COURSE-WINDOW", f"Expected resolution between {window[0]:g} and "
-                                    f"{window[1]:g} months of age ({ENTITIES[basis].label}).",
-                   split_source(ENTITIES[basis].course)[1])
+                                    f"{window[1]:g} months of age ({short(leading.code)}).",
+                   split_source(leading.course)[1])
     return {"text": text, "resolution_expected_by_age_months": window, "basis": basis}
 
 
@@ -471,7 +658,7 @@ def _follow_up(state: State, entity: Entity, category: str,
         weeks, reason = 4, "Review 4 weeks after treatment."
     else:
         weeks = entity.follow_up_weeks
-        reason = f"Recheck in {weeks} weeks to confirm the expected course of {entity.label}."
+        reason = f"Recheck in {weeks} weeks to confirm the expected course of {short(entity.code)}."
         if course["resolution_expected_by_age_months"]:
             reason += (" Resolution expected by "
                        f"{course['resolution_expected_by_age_months'][1]:g} months of age.")
@@ -512,13 +699,19 @@ def _caxp_output(f: Facts) -> dict[str, Any] | None:
     if f.caxp is None:
         return None
     value = round(f.caxp, 1)
-    flag = "high" if f.caxp_high else "above_target" if f.caxp_above_target else "normal"
-    return {
+    flag = ("high" if f.caxp >= CAXP_HIGH_RISK else "above_target" if f.caxp > f.caxp_target
+            else "normal")
+    result = {
         "value_mg2_dl2": value, "value_mmol2_l2": round(f.caxp / (4.008 * 3.097), 2),
         "flag": flag, "threshold": CAXP_HIGH_RISK, "kdoqi_target": f.caxp_target,
         "source": "≥70 mg²/dL² classic threshold [V R2]; KDOQI paediatric target 65 (≤12 y) "
                   "or 55 (>12 y) [V R31]",
     }
+    if flag != "normal" and not f.caxp_relevant:
+        result["note"] = ("Not read as a risk: calcium and phosphate are within the intervals "
+                          "for age and renal function is not impaired (infants' normal values "
+                          "give a high product). [V R31][V R57]")
+    return result
 
 
 def _sources(state: State) -> dict[str, str]:

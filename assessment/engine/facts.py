@@ -7,7 +7,13 @@ from functools import cached_property
 
 from . import labs as catalog
 from .validation import WEEKS_PER_MONTH, Findings
+from .vocab import words
 
+LAB_NAMES = {
+    "calcium_total": "total calcium", "calcium_ionized": "ionised calcium",
+    "phosphate": "phosphate", "creatinine": "creatinine", "urea": "urea", "bun": "BUN",
+}
+VITAMIN_D_TOXIC = 150.0  # ng/mL [M]
 CAXP_HIGH_RISK = 70.0  # mg²/dL², classic threshold [V R2]
 KDOQI_TARGET_CHILD = 65.0  # ≤12 years [V R31]
 KDOQI_TARGET_ADOLESCENT = 55.0  # >12 years [V R31]
@@ -116,6 +122,7 @@ class Facts:
 
     def __init__(self, findings: Findings) -> None:
         self.findings = findings
+        self.leader: str | None = None  # set by the engine after ranking, for late rules
         p, lesion = findings.patient, findings.lesion
         self.age = p.age_months
         self.sex = p.sex
@@ -179,11 +186,11 @@ class Facts:
     @cached_property
     def inflammation(self) -> list[str]:
         """Local inflammatory signs, in words, for reasons and red flags."""
-        signs = [f.replace("_", " ") for f in sorted(self.features & INFLAMMATION_FEATURES)]
+        signs = [words(f) for f in sorted(self.features & INFLAMMATION_FEATURES)]
         if self.lesion.consistency == "fluctuant":
             signs.append("fluctuance")
-        if self.lesion.color == "erythematous":
-            signs.append("erythematous colour")
+        if self.lesion.color == "erythematous" and "erythema_around" not in self.features:
+            signs.append("erythema")
         return signs
 
     @property
@@ -196,7 +203,7 @@ class Facts:
 
     @property
     def ischaemic_signs(self) -> list[str]:
-        signs = [f.replace("_", " ") for f in sorted(self.features & ISCHAEMIA_FEATURES)]
+        signs = [words(f) for f in sorted(self.features & ISCHAEMIA_FEATURES)]
         if self.lesion.surface == "necrotic":
             signs.append("necrosis")
         return signs
@@ -263,12 +270,28 @@ class Facts:
         return KDOQI_TARGET_ADOLESCENT
 
     @property
+    def vitamin_d_toxic(self) -> bool:
+        """25(OH)D above 150 ng/mL (375 nmol/L), the toxicity threshold [M]; the interval's
+        upper limit marks sufficiency, not toxicity."""
+        reading = self.labs.get("vitamin_d_25oh")
+        return reading is not None and reading.canonical > VITAMIN_D_TOXIC
+
+    @cached_property
+    def caxp_relevant(self) -> bool:
+        """Ca×P is read beside renal impairment or an abnormal calcium or phosphate only: the
+        normal values of infancy give a product above the CKD targets [V R31][V R57]."""
+        return self.caxp is not None and bool(
+            self.renal_impairment or self.lab_is("calcium_total", "high", "low")
+            or self.lab_is("phosphate", "high", "low")
+            or self.lab_is("calcium_ionized", "high"))
+
+    @property
     def caxp_high(self) -> bool:
-        return self.caxp is not None and self.caxp >= CAXP_HIGH_RISK
+        return self.caxp_relevant and self.caxp >= CAXP_HIGH_RISK  # type: ignore[operator]
 
     @property
     def caxp_above_target(self) -> bool:
-        return self.caxp is not None and self.caxp > self.caxp_target
+        return self.caxp_relevant and self.caxp > self.caxp_target  # type: ignore[operator]
 
     @cached_property
     def renal_impairment(self) -> list[str]:
@@ -278,7 +301,8 @@ class Facts:
         for analyte in ("creatinine", "urea", "bun"):
             if self.lab_is(analyte, "high"):
                 reading = self.labs[analyte]
-                reasons.append(f"{analyte} {reading.value:g} {reading.unit} high")
+                reasons.append(f"{LAB_NAMES[analyte]} {reading.value:g} {reading.unit} "
+                               "(high for age)")
         return reasons
 
     @cached_property
@@ -288,8 +312,8 @@ class Facts:
         for analyte in ("calcium_total", "calcium_ionized", "phosphate"):
             if self.lab_is(analyte, "high"):
                 reading = self.labs[analyte]
-                reasons.append(f"{analyte.replace('_', ' ')} {reading.value:g} {reading.unit} "
-                               "high")
+                reasons.append(f"{LAB_NAMES[analyte]} {reading.value:g} {reading.unit} "
+                               "(high for age)")
         if self.caxp_high:
             reasons.append(f"Ca×P {self.caxp:.1f} mg²/dL² (≥70)")
         elif self.caxp_above_target:
@@ -303,11 +327,11 @@ class Facts:
 
     @property
     def systemic_clues(self) -> list[str]:
-        clues = [key.replace("_", " ") for key in self.any_yes(SYSTEMIC_CAUSES)]
+        clues = [words(key) for key in self.any_yes(SYSTEMIC_CAUSES)]
         if self.yes("hypercalcemia_symptoms"):
             clues.append("symptoms of hypercalcaemia")
         if self.lesion.distribution in ("widespread", "periarticular"):
-            clues.append(f"{self.lesion.distribution} distribution")
+            clues.append(f"a {self.lesion.distribution} distribution")
         return clues
 
     @property

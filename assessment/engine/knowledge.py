@@ -28,6 +28,8 @@ class Entity:
     window_kind: str = "absolute"
     follow_up_weeks: int = 12
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The active treatment offered when this benign entity is symptomatic (pain, walking).
+    active_option: str = ""
 
 
 E = Entity
@@ -93,7 +95,8 @@ ENTITY_LIST: tuple[Entity, ...] = (
                "Excision if symptomatic or if histology is needed for the diagnosis "
                "[V R25][V R73]."),
       course="Benign; a predictable spontaneous-regression window is not established [M].",
-      follow_up_weeks=12),
+      follow_up_weeks=12,
+      active_option="Excision of the symptomatic nodule [V R25][V R73]."),
     E("dystrophic_calcinosis_post_traumatic", "Dystrophic calcinosis after local injury", "yes",
       subtype="dystrophic",
       management_reason="Dystrophic calcinosis of a healed local injury is observed unless "
@@ -102,7 +105,8 @@ ENTITY_LIST: tuple[Entity, ...] = (
                "Excision, curettage or topical/intralesional sodium thiosulfate if "
                "symptomatic [S][V R84][V R66]."),
       course="Course depends on the injury; not established in the sources [M].",
-      follow_up_weeks=12),
+      follow_up_weeks=12,
+      active_option="Excision or curettage of the symptomatic deposit [S]."),
     E("metastatic_calcinosis_renal_failure", "Metastatic calcinosis of renal failure (CKD-MBD)",
       "yes", subtype="metastatic", management="refer",
       management_reason="Metastatic calcinosis in renal disease needs nephrology-led control "
@@ -161,11 +165,16 @@ ENTITY_LIST: tuple[Entity, ...] = (
                "if refractory [V R47]."),
       course="Skin lesions resolve over weeks to months; hypercalcaemia may appear 1–6 months "
              "after the skin lesions [V R46].", follow_up_weeks=2),
-    E("idiopathic_calcinosis_cutis", "Idiopathic calcinosis cutis (other, e.g. scrotal)", "yes",
+    E("idiopathic_calcinosis_cutis", "Idiopathic calcinosis cutis (no local or metabolic cause; "
+      "e.g. subcutaneous nodules, scrotal)", "yes",
       subtype="idiopathic",
-      management_reason="Idiopathic calcinosis without symptoms can be observed [V R1][M].",
-      options=("Observe; excise if symptomatic [S].",),
-      course="Benign; course varies [M].", follow_up_weeks=12),
+      management_reason="Idiopathic calcinosis with normal calcium and phosphate and no symptoms "
+                        "can be observed [V R1][M].",
+      options=("Observe while asymptomatic [M].",
+               "Excision if symptomatic or for histology [S]."),
+      course="Benign; deposits may persist or slowly extrude; no regression window is "
+             "established [M].", follow_up_weeks=12,
+      active_option="Excision of the symptomatic deposit [S]."),
     E("pilomatricoma", "Pilomatricoma (calcifying epithelioma of Malherbe)", "secondary",
       subtype="dystrophic", management="refer",
       management_reason="Pilomatricoma does not regress and needs excision [V R50].",
@@ -182,14 +191,17 @@ ENTITY_LIST: tuple[Entity, ...] = (
     E("verruca_plantaris", "Plantar wart (verruca plantaris)", "no",
       management_reason="Many childhood warts clear spontaneously [M].",
       options=("Observe, or topical salicylic acid if painful [M].",),
-      course="Often clears spontaneously over months to years [M].", follow_up_weeks=12),
+      course="Often clears spontaneously over months to years [M].", follow_up_weeks=12,
+      active_option="Painful plantar wart: salicylic acid with paring, or cryotherapy [M]."),
     E("verruca_vulgaris", "Common wart (verruca vulgaris)", "no",
       management_reason="Many childhood warts clear spontaneously [M].",
       options=("Observe, or topical salicylic acid if troublesome [M].",),
-      course="Often clears spontaneously over months to years [M].", follow_up_weeks=12),
+      course="Often clears spontaneously over months to years [M].", follow_up_weeks=12,
+      active_option="Troublesome wart: salicylic acid or cryotherapy [M]."),
     E("epidermal_inclusion_cyst", "Epidermal inclusion cyst", "no",
       management_reason="Asymptomatic cysts can be observed; excise if tender in shoes [M].",
-      options=("Excision if symptomatic [M].",), course="Persists [M].", follow_up_weeks=12),
+      options=("Excision if symptomatic [M].",), course="Persists [M].", follow_up_weeks=12,
+      active_option="Tender cyst: complete excision with the cyst wall [M]."),
     E("molluscum_contagiosum", "Molluscum contagiosum", "no",
       management_reason="Molluscum is self-limiting [M].",
       options=("Observe; it is self-limiting [M].",), course="Clears over months [M].",
@@ -207,11 +219,14 @@ ENTITY_LIST: tuple[Entity, ...] = (
       course="Resolves by 2–3 years of age [V R49].", window=(24, 36), follow_up_weeks=24),
     E("piezogenic_pedal_papules", "Piezogenic pedal papules", "no",
       management_reason="Positional fat herniations; reassurance [V R49][M].",
-      options=("Reassure [M].",), course="Persistent, positional [M].", follow_up_weeks=24),
+      options=("Reassure [M].",), course="Persistent, positional [M].", follow_up_weeks=24,
+      active_option="Painful papules: heel cups or compression hosiery; avoid prolonged "
+                    "standing [M]."),
     E("callus_corn", "Callus or corn", "no",
       management_reason="Pressure-related hyperkeratosis; offload [M].",
       options=("Footwear advice and offloading [M].",), course="Recurs with pressure [M].",
-      follow_up_weeks=12),
+      follow_up_weeks=12,
+      active_option="Painful callus or corn: paring, padding and footwear offloading [M]."),
     E("foreign_body_granuloma", "Foreign-body granuloma", "no", management="treat",
       management_reason="A retained foreign body needs removal [M].",
       options=("Imaging and removal of the foreign body [M].",), course="Persists [M].",
@@ -244,3 +259,112 @@ ENTITIES: dict[str, Entity] = {e.code: e for e in ENTITY_LIST}
 ENTITY_ORDER = {code: index for index, code in enumerate(ENTITIES)}
 CALCINOSIS_ENTITIES = tuple(e.code for e in ENTITY_LIST if e.calcinosis in ("yes", "secondary"))
 MIMIC_ENTITIES = tuple(e.code for e in ENTITY_LIST if e.calcinosis == "no")
+
+
+# --- Names inside sentences ------------------------------------------------------------------
+# The label is a heading; inside a sentence an entity is called by its short name (never a
+# lower-cased label: "(scn; ...)" reads as a code).
+SHORT_NAMES: dict[str, str] = {
+    "calcified_heel_stick_nodule": "heel-stick nodule",
+    "calcium_extravasation_calcinosis": "calcium extravasation calcinosis",
+    "electrode_paste_calcinosis": "electrode-paste calcinosis",
+    "iatrogenic_calcinosis_other": "iatrogenic calcinosis",
+    "milia_like_idiopathic_calcinosis_cutis": "MICC",
+    "subepidermal_calcified_nodule": "subepidermal calcified nodule (SCN)",
+    "dystrophic_calcinosis_post_traumatic": "dystrophic calcinosis",
+    "metastatic_calcinosis_renal_failure": "metastatic calcinosis of renal failure",
+    "metastatic_calcinosis_other": "metastatic calcinosis",
+    "calciphylaxis": "calciphylaxis",
+    "ctd_calcinosis": "calcinosis of connective tissue disease",
+    "tumoral_calcinosis": "tumoral calcinosis",
+    "subcutaneous_fat_necrosis_with_hypercalcemia": "subcutaneous fat necrosis (SCFN)",
+    "idiopathic_calcinosis_cutis": "idiopathic calcinosis cutis",
+    "pilomatricoma": "pilomatricoma",
+    "osteoma_cutis": "osteoma cutis",
+    "verruca_plantaris": "plantar wart",
+    "verruca_vulgaris": "common wart",
+    "epidermal_inclusion_cyst": "epidermal inclusion cyst",
+    "molluscum_contagiosum": "molluscum",
+    "milia": "milia",
+    "cutaneous_horn": "cutaneous horn",
+    "precalcaneal_congenital_fibrolipomatous_hamartoma": "precalcaneal fibrolipomatous hamartoma",
+    "piezogenic_pedal_papules": "piezogenic pedal papules",
+    "callus_corn": "callus or corn",
+    "foreign_body_granuloma": "foreign-body granuloma",
+    "cellulitis_abscess": "cellulitis or abscess",
+    "osteomyelitis": "calcaneal osteomyelitis",
+    "hematoma": "haematoma",
+    "infusion_phlebitis": "infusion phlebitis",
+    "syringoma": "syringoma",
+}
+
+
+def short(code: str) -> str:
+    return SHORT_NAMES[code]
+
+
+# --- Plausibility by age and site --------------------------------------------------------------
+@dataclass(frozen=True)
+class Plausibility:
+    """Where and when an entity occurs. Outside it, the entity is argued against (with this
+    sentence) and cannot lead on generic findings."""
+
+    ages: tuple[float, float] | None  # months, inclusive
+    age_text: str  # "JDM presents from about 2 years"
+    sites: frozenset[str] | None
+    site_text: str
+    source: str
+
+
+_FOOT = frozenset({"heel", "sole", "toe", "foot_dorsum"})
+_PLANTAR = frozenset({"heel", "sole", "toe"})
+_FACE = frozenset({"face", "eyelid", "head_neck", "ear", "scalp"})
+P = Plausibility
+PLAUSIBILITY: dict[str, Plausibility] = {
+    "calcified_heel_stick_nodule": P(
+        (2, 84), "heel-stick nodules appear at 4–12 months and rarely persist beyond 4–7 years",
+        frozenset({"heel"}), "heel-stick nodules are confined to the heels", "[V R3][V R5]"),
+    "milia_like_idiopathic_calcinosis_cutis": P(
+        (6, 216), "MICC is reported from infancy (mostly from 19 months) to adolescence", None,
+        "", "[V R21][S]"),
+    "ctd_calcinosis": P(
+        (24, 216), "JDM and other connective tissue diseases with calcinosis begin after "
+        "infancy", None, "", "[V R38][M]"),
+    "tumoral_calcinosis": P(
+        (24, 216), "tumoral calcinosis usually presents between about 6 and 25 years", None, "",
+        "[V R69][V R85]"),
+    "subcutaneous_fat_necrosis_with_hypercalcemia": P(
+        (0, 6), "SCFN appears in the first weeks of life", None, "", "[V R47]"),
+    "verruca_plantaris": P(
+        (12, 216), "warts are uncommon in infants", _PLANTAR,
+        "plantar warts are on the sole", "[V R53][M]"),
+    "verruca_vulgaris": P((12, 216), "warts are uncommon in infants", None, "", "[M]"),
+    "molluscum_contagiosum": P((6, 216), "molluscum is uncommon before 6 months", None, "",
+                               "[M]"),
+    "precalcaneal_congenital_fibrolipomatous_hamartoma": P(
+        (0, 36), "precalcaneal hamartomas are present at birth or in early infancy and resolve "
+        "by 2–3 years", frozenset({"heel"}), "they sit on the medial plantar heel",
+        "[V R48][V R49]"),
+    "piezogenic_pedal_papules": P(
+        (48, 216), "piezogenic papules are seen in older children and adults", _FOOT,
+        "they are heel papules seen on standing", "[V R49]"),
+    "callus_corn": P((12, 216), "calluses form at pressure points once a child walks", _FOOT,
+                     "calluses form at pressure points of the foot", "[M]"),
+    "osteomyelitis": P(None, "", _FOOT, "calcaneal osteomyelitis involves the heel", "[V R10]"),
+    "syringoma": P((60, 216), "syringomas appear from late childhood (earlier in Down "
+                   "syndrome)", _FACE, "syringomas are periorbital", "[V R18][M]"),
+    "milia": P(None, "", _FACE | frozenset({"trunk", "scrotum"}),
+               "milia favour the face (cheeks, eyelids)", "[V R3]"),
+}
+
+
+# --- Referral: the specialty that fits the cause -------------------------------------------
+REFER_TO: dict[str, str] = {
+    "metastatic_calcinosis_renal_failure": "paediatric nephrology",
+    "calciphylaxis": "paediatric nephrology (same day)",
+    "metastatic_calcinosis_other": "paediatric endocrinology",
+    "tumoral_calcinosis": "paediatric endocrinology/metabolic bone",
+    "ctd_calcinosis": "paediatric rheumatology",
+    "pilomatricoma": "paediatric surgery or dermatology for excision",
+    "osteoma_cutis": "paediatric dermatology and endocrinology",
+}

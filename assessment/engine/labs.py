@@ -129,6 +129,8 @@ class Interval:
     high: float | None
     age_label: str
     source: str
+    # True when the interval comes from an adult source applied to children; the label says so.
+    adult_source: bool = False
 
     def covers(self, age_months: float, sex: str) -> bool:
         if age_months < self.age_from_months:
@@ -138,14 +140,23 @@ class Interval:
         return self.sex in ("any", sex)
 
 
+ADULT_LABEL = " (adult interval applied to children)"
+
+
 def _band(analyte: str, start: float, end: float | None, label: str, source: str,
           male: tuple[float | None, float | None],
-          female: tuple[float | None, float | None] | None = None) -> list[Interval]:
+          female: tuple[float | None, float | None] | None = None, *,
+          adult_source: bool = False) -> list[Interval]:
+    if adult_source:
+        label += ADULT_LABEL
     if female is None or female == male:
-        return [Interval(analyte, start, end, "any", male[0], male[1], label, source)]
+        return [Interval(analyte, start, end, "any", male[0], male[1], label, source,
+                         adult_source)]
     return [
-        Interval(analyte, start, end, "male", male[0], male[1], label + ", male", source),
-        Interval(analyte, start, end, "female", female[0], female[1], label + ", female", source),
+        Interval(analyte, start, end, "male", male[0], male[1], label + ", male", source,
+                 adult_source),
+        Interval(analyte, start, end, "female", female[0], female[1], label + ", female", source,
+                 adult_source),
     ]
 
 
@@ -158,6 +169,21 @@ MAYO_ALP = "Mayo Clinic Laboratories, test ALP [V R58]"
 MAYO_CREAT = "Mayo Clinic Laboratories, test CRTS1 [V R59]"
 UCSF_CREAT = "UCSF lab manual, CALIPER transference [V R61]"
 UNVERIFIED = "general clinical knowledge, not checked against a source [M]"
+MAYO_CAI = "Mayo Clinic Laboratories, test CAI (5.21–5.99 mg/dL) [V R97]"
+DAVIS_CAI = "Davis's Lab & Diagnostic Tests, ionised calcium, whole blood [V R98]"
+MAYO_CK = "Mayo Clinic Laboratories, test CK [V R99]"
+GLOS_CK = "Gloucestershire Hospitals NHS pathology, CK [V R100]"
+HALLMARK_BUN = "Hallmark Health laboratory, test BUN [V R101]"
+HALLMARK_UREA = ("Hallmark Health laboratory, test BUN [V R101], as urea "
+                 "(BUN × 2.14, arithmetic from molar masses [M])")
+ADVENTIST_ALB = "Adventist HealthCare lab directory (Quest platform), albumin [V R102]"
+MAYO_PTH = "Mayo Clinic Laboratories, test PTH2 [V R103]"
+MAYO_VITD = ("Mayo Clinic Laboratories, test 25HDN: deficiency below 20 ng/mL, toxicity possible "
+             "above 80 ng/mL [V R104][V R89]")
+MAYO_CRP = "Mayo Clinic Laboratories, test CRP (<5.0 mg/L, 'applies to all ages') [V R105]"
+MJELLE_CRP = ("healthy term neonates at 48–72 h: values above 30 mg/L uncommon (1.1%) "
+              "[V R106]")
+MAYO_FGF23 = "Mayo Clinic Laboratories, test IFG23 [V R107]"
 
 INTERVALS: tuple[Interval, ...] = tuple(
     [
@@ -194,17 +220,53 @@ INTERVALS: tuple[Interval, ...] = tuple(
         Interval("creatinine", 180, 192, "female", 0.35, 0.86, "11–15 years, female", MAYO_CREAT),
         Interval("creatinine", 192, None, "female", 0.59, 1.04, "16 years and over, female",
                  MAYO_CREAT),
-        *_band("bun", 12, None, "1 year and over", UNVERIFIED, (5.0, 18.0)),
-        *_band("urea", 12, None, "1 year and over", UNVERIFIED, (10.7, 38.5)),
-        *_band("albumin", 12, None, "1 year and over", UNVERIFIED, (3.5, 5.0)),
-        *_band("crp", 0, None, "all ages", UNVERIFIED, (None, 5.0)),
-        *_band("pth", 0, None, "all ages (adult-type; paediatric interval not verified)",
-               UNVERIFIED, (15.0, 65.0)),
-        *_band("vitamin_d_25oh", 0, None, "all ages",
-               "deficiency below 20 ng/mL [V R89]; toxicity above 150 ng/mL is unverified [M]",
-               (20.0, 150.0)),
+        # Ionised calcium (KNOWLEDGE.md 9.8): Mayo has no interval for the first 13 days, when
+        # ionised calcium is lower, so the first two weeks use the wider infant (0–11 months)
+        # whole-blood interval; Mayo's 5.21–5.99 mg/dL ÷ 4.008 = 1.300–1.495 mmol/L.
+        *_band("calcium_ionized", 0, 14 * DAY, "0–13 days (0–11 month whole-blood interval)",
+               DAVIS_CAI, (1.05, 1.46)),
+        *_band("calcium_ionized", 14 * DAY, 12, "14 days–<1 year", MAYO_CAI, (1.300, 1.495)),
+        # Creatine kinase: Mayo has no interval up to 3 months; a paediatric NHS laboratory does.
+        *_band("creatine_kinase", 0, 4 * DAY, "0–3 days", GLOS_CK, (None, 450)),
+        *_band("creatine_kinase", 4 * DAY, 3, "4 days–3 months", GLOS_CK, (None, 190),
+               (None, 145)),
+        *_band("creatine_kinase", 3, None, "over 3 months", MAYO_CK, (39, 308), (26, 192)),
+        *_band("bun", 0, 12, "0–12 months", HALLMARK_BUN, (4.0, 19.0)),
+        *_band("bun", 12, None, "1–17 years", HALLMARK_BUN, (5.0, 18.0)),
+        *_band("urea", 0, 12, "0–12 months", HALLMARK_UREA, (8.6, 40.7)),
+        *_band("urea", 12, None, "1–17 years", HALLMARK_UREA, (10.7, 38.5)),
+        *_band("albumin", 0, 8 * DAY, "0–7 days", ADVENTIST_ALB, (2.4, 3.9), (1.9, 4.0)),
+        *_band("albumin", 8 * DAY, 31 * DAY, "8–30 days", ADVENTIST_ALB, (2.1, 4.5), (1.9, 4.4)),
+        *_band("albumin", 31 * DAY, 91 * DAY, "31–90 days", ADVENTIST_ALB, (2.1, 4.8),
+               (2.0, 4.2)),
+        *_band("albumin", 91 * DAY, 6, "91–180 days", ADVENTIST_ALB, (2.2, 4.9), (2.3, 4.4)),
+        *_band("albumin", 6, 13, "6–12 months", ADVENTIST_ALB, (2.2, 4.7), (2.3, 4.7)),
+        *_band("albumin", 13, 48, "13 months–3 years", ADVENTIST_ALB, (3.5, 4.2), (3.5, 4.7)),
+        *_band("albumin", 48, 84, "4–6 years", ADVENTIST_ALB, (3.6, 5.2)),
+        *_band("albumin", 84, None, "7–19 years", ADVENTIST_ALB, (3.8, 5.6)),
+        # CRP rises physiologically over the first days of life; afterwards Mayo's single
+        # interval, which is not a paediatric one.
+        *_band("crp", 0, 4 * DAY, "0–3 days (postnatal rise)", MJELLE_CRP, (None, 30.0)),
+        *_band("crp", 4 * DAY, None, "4 days and over", MAYO_CRP, (None, 5.0),
+               adult_source=True),
+        *_band("pth", 0, 1, "<1 month", MAYO_PTH, (7.0, 59.0)),
+        *_band("pth", 1, 12, "1–11 months", MAYO_PTH, (8.0, 61.0)),
+        *_band("pth", 12, 132, "12 months–10 years", MAYO_PTH, (11.0, 59.0)),
+        *_band("pth", 132, None, "11–17 years", MAYO_PTH, (15.0, 68.0)),
+        *_band("vitamin_d_25oh", 0, None, "all ages (clinical decision limits)", MAYO_VITD,
+               (20.0, 80.0)),
+        *_band("fgf23_intact", 0, None, "under 18 years", MAYO_FGF23, (None, 52.0)),
+        *_band("tubular_reabsorption_phosphate", 0, None, "all ages (not age-specific)",
+               UNVERIFIED, (85.0, 95.0), adult_source=True),
     ]
 )
+
+# Intervals indexed by analyte once, at import: reference_interval runs for every lab of every
+# assessment and must not scan the whole table. Order within an analyte is that of INTERVALS.
+_BY_ANALYTE: dict[str, tuple[Interval, ...]] = {
+    code: tuple(i for i in INTERVALS if i.analyte == code)
+    for code in dict.fromkeys(i.analyte for i in INTERVALS)
+}
 
 
 def reference_interval(analyte: str, age_months: float, sex: str) -> Interval | None:
@@ -213,12 +275,12 @@ def reference_interval(analyte: str, age_months: float, sex: str) -> Interval | 
     When sex is unknown and the sources differ by sex, the widest of the two is returned so that
     a value is never called abnormal on the strength of an assumed sex.
     """
+    intervals = _BY_ANALYTE.get(analyte, ())
     candidates = [
-        i for i in INTERVALS
-        if i.analyte == analyte and i.covers(age_months, "male" if sex == "unknown" else sex)
+        i for i in intervals if i.covers(age_months, "male" if sex == "unknown" else sex)
     ]
     if sex == "unknown":
-        candidates += [i for i in INTERVALS if i.analyte == analyte and i.sex == "female"
+        candidates += [i for i in intervals if i.sex == "female"
                        and i.covers(age_months, "female")]
     if not candidates:
         return None
@@ -233,6 +295,7 @@ def reference_interval(analyte: str, age_months: float, sex: str) -> Interval | 
         None if None in highs else max(x for x in highs if x is not None),
         first.age_label.replace(", male", "") + ", sex unknown: widest of male and female",
         first.source,
+        any(i.adult_source for i in candidates),
     )
 
 

@@ -21,8 +21,8 @@ from .facts import (
     LOCAL_CAUSES,
     METASTATIC_CAUSES,
 )
-from .knowledge import CALCINOSIS_ENTITIES, MIMIC_ENTITIES
-from .vocab import words
+from .knowledge import CALCINOSIS_ENTITIES, ENTITIES, MIMIC_ENTITIES
+from .vocab import age_words, sentence_start, words
 
 if TYPE_CHECKING:
     from .facts import CriticalValue, Facts
@@ -45,6 +45,10 @@ class Rule:
     # False for generic evidence (e.g. "radiopaque": supports every calcinosis entity): it
     # moves scores but does not by itself put an entity in the differential.
     qualifies: bool = True
+    # The specialty a refer flag sends the child to (a callable when it depends on the facts).
+    refer_to: str | Callable[[Facts], str] | None = None
+    # Evaluated after ranking, with ``facts.leader`` set (a flag that depends on the reading).
+    late: bool = False
 
     def sentence(self, facts: Facts) -> str:
         """The rule's sentence for these facts, without its source tag."""
@@ -93,7 +97,6 @@ SYR = "syringoma"
 
 TRUE_CALCINOSIS = tuple(e for e in CALCINOSIS_ENTITIES if e != PM)
 IDIOPATHIC = (SCN, MICC, ICC)
-SEED_HEEL_MIMICS = (SCN, VV, EIC, MC, MI, CH, PM, VP)  # seed 000's list, plus plantar warts
 
 
 def _site_words(f: Facts) -> str:
@@ -117,27 +120,46 @@ def _in_window(f: Facts) -> bool:
     return low <= f.onset_age <= high
 
 
+def _papular(f: Facts) -> bool:
+    return (f.lesion.morphology in (None, "papule", "nodule")
+            and f.lesion.surface not in ("ulcerated", "necrotic", "crusted"))
+
+
 def _infection_urgent(f: Facts) -> bool:
+    """Urgent: a threat to life or limb. Inflammation with fever at any age (sepsis,
+    osteomyelitis); in an infant, fluctuance, a raised CRP or an inflamed heel soon after
+    neonatal heel pricks as well [V R10]."""
     if not f.inflammation:
         return False
-    return (f.yes("fever") or f.lesion.consistency == "fluctuant" or f.lab_is("crp", "high")
-            or (f.on_heel and f.age < 3))
+    if f.yes("fever"):
+        return True
+    return f.age < 12 and (f.lesion.consistency == "fluctuant" or f.lab_is("crp", "high")
+                           or (f.on_heel and f.age < 3))
+
+
+def _infection_local(f: Facts) -> bool:
+    """An older child's fluctuant or CRP-raised inflamed lesion without fever: drainage or
+    antibiotics soon, not an emergency."""
+    return (bool(f.inflammation) and not _infection_urgent(f)
+            and (f.lesion.consistency == "fluctuant" or f.lab_is("crp", "high")))
 
 
 def _infection_urgent_reason(f: Facts) -> str:
     why = []
     if f.yes("fever"):
         why.append("fever")
-    if f.lesion.consistency == "fluctuant":
-        why.append("fluctuance")
     if f.lab_is("crp", "high"):
-        why.append("raised CRP")
+        why.append("a raised CRP")
     if f.on_heel and f.age < 3:
-        why.append(f"a heel lesion at {f.age:g} months, in the early weeks after neonatal "
+        why.append(f"a heel lesion at {age_words(f.age)}, in the early weeks after neonatal "
                    "heel pricks")
-    return (f"Suspected abscess or osteomyelitis: {', '.join(f.inflammation)} with "
-            f"{', '.join(why)}. Same-day assessment; inflammation after a heel prick is not "
-            "calcinosis until proved otherwise.")
+    text = f"Suspected abscess or osteomyelitis: {', '.join(f.inflammation)}"
+    if why:
+        text += f" with {', '.join(why)}"
+    text += ". Same-day assessment"
+    if f.on_heel:
+        text += "; inflammation after a heel prick is not calcinosis until proved otherwise"
+    return text + "."
 
 
 EVIDENCE_RULES: tuple[Rule, ...] = (
@@ -154,11 +176,11 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f"Site is the {words(f.site)}: heel-stick nodules are confined to the heels.",
          scores=((HS, -6),)),
     Rule("HS-AGE-WINDOW", "[V R3]", lambda f: f.on_heel and _in_window(f),
-         lambda f: f"First noticed at about {f.onset_age:.3g} months, inside the 4–12-month "
+         lambda f: f"First noticed at about {age_words(f.onset_age)}, inside the 4–12-month "
                    "window in which heel-stick nodules appear.",
          scores=((HS, 2),)),
     Rule("HS-AGE-OUTSIDE", "[V R3][V R5]", lambda f: f.on_heel and not _in_window(f),
-         lambda f: f"First noticed at about {f.onset_age:.3g} months, outside the usual "
+         lambda f: f"First noticed at about {age_words(f.onset_age)}, outside the usual "
                    "4–12-month window; this lowers the likelihood but does not exclude a "
                    "heel-stick nodule.",
          scores=((HS, -1),)),
@@ -166,9 +188,9 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "Neonatal heel sticks are recorded.", scores=((HS, 3),)),
     Rule("HS-HIGH-RISK", "[V R4][V R5]",
          lambda f: f.on_heel and bool(f.any_yes(("preterm_birth", "nicu_stay"))),
-         lambda f: f"{' and '.join(words(k) for k in f.any_yes(('preterm_birth', 'nicu_stay')))}"
-                   ": many heel pricks; 16 of 20 high-risk infants had heel lesions in one "
-                   "survey.",
+         lambda f: sentence_start(" and ".join(
+             words(k) for k in f.any_yes(("preterm_birth", "nicu_stay"))))
+         + ": many heel pricks; 16 of 20 high-risk infants had heel lesions in one survey.",
          scores=((HS, 2),)),
     Rule("HS-STICKS-UNKNOWN", "[V R8]", lambda f: f.on_heel and f.unknown("neonatal_heel_sticks"),
          "Heel-stick history not recorded: newborn screening uses a heel prick almost "
@@ -180,7 +202,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "pricks), so the heel-stick nodule is ranked lower but kept in the differential.",
          scores=((HS, -2),)),
     Rule("HS-LOOK", "[V R5][V R6]", lambda f: f.on_heel and f.calcium_clinical,
-         lambda f: f"{words(f.lesion.color).capitalize()}, {f.lesion.consistency} lesion, as "
+         lambda f: f"{sentence_start(words(f.lesion.color))}, {f.lesion.consistency} lesion, as "
                    "described for heel-stick nodules.",
          scores=((HS, 1),)),
     Rule("HS-SIZE-TYPICAL", "[V R5][V R6]",
@@ -191,17 +213,29 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f"{f.size:g} mm is larger than the 1.5–5 mm typical of heel-stick nodules.",
          scores=((HS, -1),)),
     Rule("HS-INFLAMED", "[V R5]", lambda f: f.on_heel and bool(f.inflammation),
-         lambda f: f"{', '.join(f.inflammation).capitalize()}: heel-stick nodules sit on "
+         lambda f: f"{sentence_start(', '.join(f.inflammation))}: heel-stick nodules sit on "
                    "normal, uninflamed skin.",
-         scores=((HS, -2),)),
+         scores=((HS, -3),)),
     Rule("HS-LATE", "[V R5][M]", lambda f: f.on_heel and f.age > 36,
-         lambda f: f"Child is {f.age:g} months old: a heel lesion persisting past about 3 years "
-                   "should make one reconsider wart, epidermal cyst or SCN.",
+         lambda f: f"Child is {age_words(f.age)} old: a heel lesion persisting past about 3 "
+                   "years should make one reconsider wart, epidermal cyst or SCN.",
          scores=((HS, -2), (VP, 1), (EIC, 1), (SCN, 1)), qualifies=False),
     # --- Idiopathic (H4, cards 3.4 and 3.5) -----------------------------------------------
     Rule("ID-NO-CAUSE", "[V R1]", _no_cause,
          "No local injury, procedure or metabolic disorder is recorded: idiopathic by "
-         "exclusion.", scores=((SCN, 2), (MICC, 2))),
+         "exclusion.", scores=((SCN, 2), (MICC, 2)), qualifies=False),
+    Rule("ICC-NO-CAUSE", "[V R1]", _no_cause,
+         "No local injury, procedure or metabolic disorder is recorded: idiopathic by "
+         "exclusion.", scores=((ICC, 2),), qualifies=False),
+    Rule("ICC-DEEP", "[V R1][V R18][M]",
+         lambda f: _no_cause(f) and bool(f.calcium_clinical or f.calcium_shown)
+         and (f.lesion.morphology in ("subcutaneous_nodule", "mass", "plaque")
+              or (f.size is not None and f.size > 5)),
+         lambda f: (f"{sentence_start(words(f.lesion.morphology or 'deposit'))}"
+                    + (f" of {f.size:g} mm" if f.size is not None else "")
+                    + " with no local or metabolic cause: idiopathic calcinosis cutis, not the "
+                      "1–4 mm papules of MICC or the superficial papule of SCN."),
+         scores=((ICC, 3), (MICC, -2), (SCN, -1))),
     Rule("SCN-SOLITARY", "[V R25][V R22]", lambda f: f.lesion.count == 1,
          "Solitary lesion: about 80% of subepidermal calcified nodules are solitary, and a "
          "solitary idiopathic lesion is conventionally called SCN.", scores=((SCN, 2),),
@@ -217,7 +251,9 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("SCN-FOOT", "[V R27]", lambda f: f.on_foot,
          "SCN has also been reported on the foot (a congenital case in a 10-month-old).",
          scores=((SCN, 0.5),), qualifies=False),
-    Rule("SCN-LOOK", "[V R26]", lambda f: f.calcium_clinical or f.lesion.surface == "verrucous",
+    Rule("SCN-LOOK", "[V R26]",
+         lambda f: _papular(f) and (f.size is None or f.size <= 10)
+         and (f.calcium_clinical or (f.lesion.surface == "verrucous" and f.whiteish)),
          "Yellow-white firm papule (two-thirds of SCN are warty), as described for SCN.",
          scores=((SCN, 1),)),
     Rule("MICC-MULTIPLE-ACRAL", "[V R18][V R20][V R22]",
@@ -235,9 +271,9 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.whiteish and f.size is not None and f.size <= 4,
          lambda f: f"{f.size:g} mm white papule, within the 1–4 mm of MICC.",
          scores=((MICC, 1),), qualifies=False),
-    Rule("MICC-YOUNG", "[V R21]", lambda f: f.age < 19,
-         lambda f: f"Age {f.age:g} months: MICC is reported from 19 months to adolescence "
-                   "(mean 9.9 years).", scores=((MICC, -1),)),
+    Rule("MICC-YOUNG", "[V R21]", lambda f: 6 <= f.age < 19,
+         lambda f: f"Age {age_words(f.age)}: MICC is mostly reported from 19 months to "
+                   "adolescence (mean 9.9 years).", scores=((MICC, -1),)),
     Rule("MICC-CRUST", "[V R28][S]", lambda f: "central_crust" in f.imaging.dermoscopy,
          "Central crust on dermoscopy: transepidermal elimination, common in MICC and SCN.",
          scores=((MICC, 1), (SCN, 1))),
@@ -260,7 +296,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((EX, 2), (PHL, 2))),
     Rule("EX-EARLY-INFLAMMATION", "[V R16][V R13]",
          lambda f: bool(f.inflammation) and f.yes("iv_calcium_received"),
-         lambda f: f"{', '.join(f.inflammation).capitalize()} after IV calcium: erythema and "
+         lambda f: f"{sentence_start(', '.join(f.inflammation))} after IV calcium: erythema and "
                    "induration within hours, nodules by about 1–2 weeks.",
          scores=((EX, 1),)),
     Rule("EX-CRUST", "[V R17][S]",
@@ -276,7 +312,12 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     # --- Dystrophic (H8, cards 3.8 and 3.10) ------------------------------------------------
     Rule("DT-TRAUMA", "[V R1][S]", lambda f: f.yes("local_trauma_at_site"),
          "Local injury at the site (trauma, burn, scar, surgery or ischaemia): dystrophic "
-         "calcification of damaged tissue.", scores=((DT, 5), (EIC, 1), (FBG, 1), (HEM, 1))),
+         "calcification of damaged tissue.", scores=((DT, 5), (FBG, 1), (HEM, 1))),
+    Rule("MIM-CYST-IMPLANTATION", "[V R54][V R55]",
+         lambda f: f.on_foot and (f.yes("local_trauma_at_site")
+                                  or (f.on_heel and f.yes("neonatal_heel_sticks"))),
+         "A penetrating injury (a heel prick counts) can implant epidermis: an epidermal "
+         "inclusion cyst on the sole.", scores=((EIC, 1),)),
     Rule("CTD-KNOWN", "[V R38]", lambda f: f.yes("connective_tissue_disease"),
          "Connective tissue disease (JDM, SLE or scleroderma) is diagnosed.",
          scores=((CTD, 5),)),
@@ -286,9 +327,11 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("CTD-SITES", "[V R38]",
          lambda f: f.lesion.distribution in ("periarticular", "widespread")
          or f.site in ("elbow", "knee", "buttock"),
-         lambda f: f"{(words(f.lesion.distribution) + ' distribution') if f.lesion.distribution in ('periarticular', 'widespread') else 'Site ' + words(f.site)}"  # noqa: E501
-                   ": a typical site of JDM calcinosis (elbows, knees, trunk, hands, buttocks).",
-         scores=((CTD, 1), (TC, 1))),
+         lambda f: (sentence_start(words(f.lesion.distribution)) + " distribution"
+                    if f.lesion.distribution in ("periarticular", "widespread")
+                    else "Site " + words(f.site))
+         + ": a typical site of JDM calcinosis (elbows, knees, trunk, hands, buttocks).",
+         scores=((CTD, 1),), qualifies=False),
     Rule("CTD-CK", "[V R40][M]", lambda f: f.lab_is("creatine_kinase", "high"),
          "Creatine kinase is raised: active myositis.", scores=((CTD, 2),)),
     Rule("SCFN-CONTEXT", "[V R47][V R87]",
@@ -303,7 +346,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("SCFN-SITE", "[M]",
          lambda f: f.age < 3 and f.site in ("trunk", "buttock", "thigh", "shoulder", "face"),
          "Back, shoulders, buttocks, thighs or cheeks: typical SCFN sites.",
-         scores=((SCFN, 1),)),
+         scores=((SCFN, 1),), qualifies=False),
     # --- Metastatic (H5, H6, H9, cards 3.6, 3.7, 3.9, 3.11) -------------------------------------
     Rule("MR-RENAL", "[V R30]", lambda f: f.yes("renal_disease"),
          "Renal disease (CKD, ESRD or dialysis) is recorded.", scores=((MR, 4), (CP, 1))),
@@ -332,29 +375,29 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.measured("calcium_total", "phosphate")
          and f.lab_is("calcium_total", "normal", "low") and f.lab_is("phosphate", "normal", "low")
          and not f.metastatic_evidence,
-         "Serum calcium and phosphate are within the intervals for age: metastatic "
-         "calcinosis needs abnormal calcium or phosphate metabolism.",
+         "Serum calcium and phosphate are not raised for age: metastatic calcinosis needs "
+         "high calcium or phosphate, or renal failure.",
          scores=((MR, -4), (MO, -4), (TC, -2))),
     Rule("MR-NO-RENAL", "[V R30]",
          lambda f: f.no("renal_disease") and not f.renal_impairment,
          "No renal disease is recorded.", scores=((MR, -3), (CP, -2))),
     Rule("MO-CAUSE", "[S]", lambda f: bool(f.any_yes(METASTATIC_CAUSES)),
-         lambda f: f"{', '.join(words(k) for k in f.any_yes(METASTATIC_CAUSES)).capitalize()}"
+         lambda f: f"{sentence_start(', '.join(words(k) for k in f.any_yes(METASTATIC_CAUSES)))}"
                    ": a cause of hypercalcaemia and metastatic calcinosis.",
          scores=((MO, 4),)),
     Rule("MO-CALCIUM-HIGH", "[V R1][S]",
          lambda f: f.lab_is("calcium_total", "high") or f.lab_is("calcium_ionized", "high"),
          "Calcium is high for age.", scores=((MO, 2), (SCFN, 2))),
-    Rule("MO-VITAMIN-D-HIGH", "[M]", lambda f: f.lab_is("vitamin_d_25oh", "high"),
+    Rule("MO-VITAMIN-D-HIGH", "[M]", lambda f: f.vitamin_d_toxic,
          "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D excess.", scores=((MO, 2),)),
     Rule("MO-PTH-HIGH", "[V R30][M]", lambda f: f.lab_is("pth", "high"),
-         "PTH is raised (the built-in interval is adult-type).", scores=((MO, 1), (MR, 1))),
+         "PTH is raised for age.", scores=((MO, 1), (MR, 1))),
     Rule("MO-LOW-CALCIUM-ALONE", "[V R15][V R30]",
          lambda f: f.lab_is("calcium_total", "low") and not f.lab_is("phosphate", "high"),
          "Low calcium alone does not make calcinosis metastatic: it is often the reason IV "
          "calcium was given.", scores=((MO, -1),)),
     Rule("CP-SIGNS", "[V R37][V R36]", lambda f: bool(f.ischaemic_signs),
-         lambda f: f"{', '.join(f.ischaemic_signs).capitalize()}: the course of calciphylaxis "
+         lambda f: f"{sentence_start(', '.join(f.ischaemic_signs))}: the course of calciphylaxis "
                    "(livedo, retiform purpura, necrosis).", scores=((CP, 4),)),
     Rule("CP-RENAL-SIGNS", "[V R35][V R37]",
          lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
@@ -376,7 +419,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((TC, 3), (MR, -2))),
     Rule("TC-FAMILY", "[V R42]", lambda f: f.yes("family_history_calcinosis"),
          "Family history of calcinosis: HFTC is autosomal recessive.", scores=((TC, 2),)),
-    Rule("TC-YOUNG", "[V R69][V R85]", lambda f: f.age < 72,
+    Rule("TC-YOUNG", "[V R69][V R85]", lambda f: 24 <= f.age < 72,
          "Tumoral calcinosis usually presents between about 6 and 25 years.",
          scores=((TC, -1),)),
     # --- Imaging and histology (H10, H11) ------------------------------------------------------
@@ -436,11 +479,40 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f"{f.lesion.consistency.capitalize()} consistency: calcium deposits are "
                    "firm to hard.", scores=each(TRUE_CALCINOSIS, -2), qualifies=False),
     # --- Mimics (H13, section 4) -------------------------------------------------------------
-    Rule("MIM-HEEL-PAPULE", "[V R3]",
-         lambda f: f.on_foot and (f.whiteish or f.lesion.morphology in ("papule", "nodule")),
-         "A white-yellow papule or nodule on the foot: the differential of calcified heel "
-         "nodules includes SCN, warts, epidermal inclusion cyst, molluscum, milia, cutaneous "
-         "horn and pilomatricoma.", scores=each(SEED_HEEL_MIMICS, 0.5)),
+    # Look-alikes of a white-yellow heel papule (VisualDx's differential [V R3]): each says what
+    # in this lesion resembles that mimic, so no sentence is shared between entries.
+    Rule("LA-WART", "[V R3][V R53]",
+         lambda f: _papular(f) and f.hard and not f.inflammation,
+         lambda f: f"Firm {words(f.lesion.morphology or 'papule')}: a wart is firm too; look for "
+                   "a rough surface, interrupted skin lines and black dots.",
+         scores=((VV, 0.5),)),
+    Rule("LA-CYST", "[V R3][V R54]",
+         lambda f: _papular(f) and f.hard and f.on_foot and not f.inflammation,
+         lambda f: f"Firm dome-shaped {words(f.lesion.morphology or 'papule')} on the foot: a "
+                   "plantar epidermal inclusion cyst looks alike (look for a punctum).",
+         scores=((EIC, 0.5),)),
+    Rule("LA-MOLLUSCUM", "[V R3]",
+         lambda f: f.lesion.morphology in (None, "papule")
+         and f.lesion.color in ("white", "white_yellow", "skin_colored")
+         and f.lesion.surface in ("smooth", "umbilicated") and (f.size is None or f.size <= 6),
+         "Small smooth pearly papule: molluscum looks alike (but is soft and umbilicated).",
+         scores=((MC, 0.5),)),
+    Rule("LA-MILIA", "[V R3]",
+         lambda f: _papular(f) and f.whiteish and f.size is not None and f.size <= 3,
+         lambda f: f"{sentence_start(words(f.lesion.color))} papule of {f.size:g} mm: the size "
+                   "and colour of milia.",
+         scores=((MI, 0.5),)),
+    Rule("LA-HORN", "[V R3]",
+         lambda f: _papular(f) and f.whiteish and f.hard and f.on_foot,
+         "White, firm papule on the foot: an early cutaneous horn is white keratin (it grows "
+         "into a column).", scores=((CH, 0.5),)),
+    Rule("LA-PILOMATRICOMA", "[V R3][V R50]",
+         lambda f: _papular(f) and f.hard and (f.whiteish or f.lesion.color == "bluish")
+         and (f.size is None or f.size >= 3),
+         lambda f: f"{sentence_start(words(f.lesion.consistency))} {words(f.lesion.color)} "
+                   f"{words(f.lesion.morphology or 'papule')}: pilomatricoma is calcified and "
+                   "rock-hard.",
+         scores=((PM, 0.5),)),
     Rule("MIM-WART-SIGNS", "[V R53]",
          lambda f: f.has("interrupted_dermatoglyphics", "black_dots")
          or bool(f.imaging.dermoscopy & {"red_black_dots", "interrupted_dermatoglyphics"}),
@@ -450,19 +522,24 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.lesion.surface in ("verrucous", "hyperkeratotic"),
          lambda f: f"{f.lesion.surface.capitalize()} surface: warts are rough and "
                    "hyperkeratotic.", scores=((VP, 2), (VV, 2), (CC, 1))),
-    Rule("MIM-WART-PLANTAR-SITE", "[V R53]", lambda f: f.site in ("heel", "sole", "toe"),
-         "Plantar warts favour pressure points of the sole.", scores=((VP, 1),),
-         qualifies=False),
+    Rule("MIM-WART-PLANTAR-SITE", "[V R53]",
+         lambda f: f.site in ("heel", "sole", "toe") and _papular(f) and not f.inflammation
+         and f.lesion.consistency not in ("soft", "fluctuant"),
+         lambda f: f"{sentence_start(words(f.lesion.morphology or 'papule'))} on the "
+                   f"{words(f.site)}, a pressure point where plantar warts occur.",
+         scores=((VP, 1),)),
     Rule("MIM-WART-NOT-PLANTAR", "[V R53]", lambda f: f.site not in ("heel", "sole", "toe"),
          "Not on the sole: not a plantar wart.", scores=((VP, -4),)),
-    Rule("MIM-WART-AGE", "[V R53]", lambda f: 72 <= f.age <= 168,
-         "Age 6–14 years, the peak for warts.", scores=((VP, 1), (VV, 1))),
-    Rule("MIM-WART-INFANT", "[M]", lambda f: f.age < 24,
-         "Warts are uncommon in infants.", scores=((VP, -1), (VV, -1))),
+    Rule("MIM-WART-AGE", "[V R53]", lambda f: 72 <= f.age <= 168 and _papular(f),
+         "Age 6–14 years, the peak for warts.", scores=((VP, 1), (VV, 1)), qualifies=False),
+    Rule("MIM-WART-INFANT", "[M]", lambda f: 12 <= f.age < 24,
+         "Warts are uncommon under 2 years.", scores=((VP, -1), (VV, -1))),
     Rule("MIM-WART-XRAY", "[V R53]", lambda f: f.imaging.xray == "radiopaque",
          "Warts are not radiopaque.", scores=((VP, -2), (VV, -2))),
     Rule("MIM-WART-SMOOTH", "[V R53]", lambda f: f.lesion.surface == "smooth",
-         "Smooth surface: warts are rough.", scores=((VP, -1), (VV, -1), (CH, -1), (CC, -1))),
+         "Smooth surface: warts are rough.", scores=((VP, -1), (VV, -1))),
+    Rule("MIM-KERATIN-SMOOTH", "[V R3][M]", lambda f: f.lesion.surface == "smooth",
+         "Smooth surface: no keratin column or callus.", scores=((CH, -1), (CC, -1))),
     Rule("MIM-CYST", "[V R54][V R55][V R3]",
          lambda f: f.lesion.morphology == "cyst" or f.lesion.surface == "punctum"
          or f.has("mobile"),
@@ -476,9 +553,12 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.on_foot or f.lesion.consistency == "hard",
          "Molluscum is soft and rare on the sole.", scores=((MC, -1),)),
     Rule("MIM-MILIA-FACE", "[V R3]", lambda f: f.site in ("face", "eyelid", "head_neck"),
-         "Milia favour the cheeks and periorbital skin.", scores=((MI, 3), (SYR, 1))),
-    Rule("MIM-MILIA-NOT-FACE", "[V R3]", lambda f: f.on_foot,
-         "Milia are facial, not plantar.", scores=((MI, -1),)),
+         "Milia favour the cheeks and periorbital skin.", scores=((MI, 3),)),
+    Rule("MIM-MILIA-NEWBORN", "[V R3][M]",
+         lambda f: f.age < 3 and f.site in ("face", "head_neck") and f.whiteish
+         and f.multiple and (f.size is None or f.size <= 2),
+         "Multiple 1–2 mm white papules on a newborn's face: neonatal milia, seen in about half "
+         "of newborns.", scores=((MI, 4), (SCN, -2))),
     Rule("MIM-HORN", "[V R3]", lambda f: f.lesion.surface == "hyperkeratotic",
          "Columnar hyperkeratosis: a cutaneous horn is keratin, not calcium.",
          scores=((CH, 3),)),
@@ -488,7 +568,8 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "Bluish hue: pilomatricoma.", scores=((PM, 2),)),
     Rule("MIM-PILOMATRICOMA-SITE", "[V R50][V R52]",
          lambda f: f.head_neck or f.site in ("arm", "shoulder", "elbow"),
-         "Head, neck or upper limb: where pilomatricomas arise.", scores=((PM, 2),)),
+         "Head, neck or upper limb: where pilomatricomas arise.", scores=((PM, 2),),
+         qualifies=False),
     Rule("MIM-PILOMATRICOMA-HEEL", "[V R50]", lambda f: f.on_heel,
          "Pilomatricoma is rare on the heel.", scores=((PM, -1),)),
     Rule("MIM-PCFH", "[V R48][V R49]",
@@ -499,21 +580,19 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("MIM-PCFH-BIRTH", "[V R48][V R49]",
          lambda f: f.on_heel and f.yes("lesion_present_at_birth"),
          "Present since birth, as precalcaneal fibrolipomatous hamartomas are.",
-         scores=((PCFH, 2), (SCN, 0.5))),
+         scores=((PCFH, 2),)),
     Rule("MIM-PCFH-BILATERAL", "[V R48]",
          lambda f: f.on_heel and f.lesion.laterality == "bilateral"
          and f.lesion.consistency in ("soft", "rubbery"),
          "Bilateral, symmetric soft heel nodules.", scores=((PCFH, 1),)),
     Rule("MIM-PPP", "[V R49]", lambda f: f.has("appears_on_standing"),
          "Appears on standing: piezogenic pedal papules.", scores=((PPP, 5),)),
-    Rule("MIM-PPP-YOUNG", "[V R49]", lambda f: f.has("appears_on_standing") and f.age < 72,
-         "Piezogenic papules are seen in older children and adults.", scores=((PPP, -1),)),
     Rule("MIM-CALLUS", "[M]",
          lambda f: f.on_foot and f.lesion.surface == "hyperkeratotic" and f.age >= 24,
          "Hyperkeratosis at a pressure point in a walking child: callus or corn.",
          scores=((CC, 2),)),
     Rule("MIM-INFECTION", "[V R10][V R13]", lambda f: bool(f.inflammation),
-         lambda f: f"{', '.join(f.inflammation).capitalize()}: cellulitis or abscess must be "
+         lambda f: f"{sentence_start(', '.join(f.inflammation))}: cellulitis or abscess must be "
                    "considered.", scores=((CELL, 2),)),
     Rule("MIM-INFECTION-FEVER", "[V R10]", lambda f: f.yes("fever"),
          "Fever is recorded.", scores=((CELL, 2), (OM, 1))),
@@ -524,7 +603,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("MIM-HEEL-PRICK-INFANT", "[V R10]",
          lambda f: f.on_heel and f.age < 3 and bool(f.inflammation),
          "Inflamed heel lesion in a young infant, weeks after neonatal heel pricks: abscess or "
-         "calcaneal osteomyelitis.", scores=((CELL, 2), (OM, 2))),
+         "calcaneal osteomyelitis.", scores=((CELL, 3), (OM, 3))),
     Rule("MIM-HEMATOMA", "[M]",
          lambda f: f.yes("local_trauma_at_site") and f.lesion.color in ("bluish", "violaceous"),
          "Bluish or violaceous after injury: a haematoma.", scores=((HEM, 2),)),
@@ -568,7 +647,11 @@ def critical_text(f: Facts, c: CriticalValue) -> str:
         value += f" ({_shown(c.si_value, decimals, c.applied_limit)} {si_unit})"
         in_unit = c.applied_limit / catalog.to_si(r.analyte, 1.0, r.unit)
         # Enough digits that the limit never reads as equal to the value (12.99 vs 12.986).
-        shown = f"{in_unit:.4g}" if float(f"{in_unit:.4g}") != r.value else f"{in_unit:.6g}"
+        # Printed as laboratories print it (6.53 mg/dL), with enough digits that the limit never
+        # reads as equal to the value (12.99 vs 12.986).
+        shown = f"{in_unit:.3g}"
+        if float(shown) == r.value:
+            shown = f"{in_unit:.6g}"
         limit = f"{shown} {r.unit} ({limit})"
     side = "below" if c.limit.direction == "low" else "above"
     text = (f"Critical value: {CRITICAL_NAMES[r.analyte]} {value} is {side} the critical limit "
@@ -648,11 +731,38 @@ def _critical_rules() -> tuple[Rule, ...]:
 CRITICAL_RULES: tuple[Rule, ...] = _critical_rules()
 
 
+def _mineral_specialty(f: Facts) -> str:
+    """Renal impairment makes it nephrology's; otherwise the cause is endocrine or metabolic."""
+    if f.renal_impairment:
+        return "paediatric nephrology"
+    return "paediatric endocrinology/metabolic bone"
+
+
+def _neoplasm_found(f: Facts) -> list[str]:
+    found = [words(x) for x in ("tent_sign", "faceted") if f.has(x)]
+    if f.lesion.color == "bluish" and f.hard:
+        found.append("firm bluish nodule")
+    if f.lesion.trend == "growing" and not f.on_foot:
+        found.append(f"growing on the {words(f.site)}")
+    return found
+
+
+def _neoplasm_signs(f: Facts) -> bool:
+    """Tent sign or faceting always; a bluish hue or growth off the foot only in a firm,
+    uninflamed lesion with no local cause (a haematoma, an infusion site, an infection or a
+    scrotal deposit also grow or look blue)."""
+    if f.has("tent_sign", "faceted"):
+        return True
+    if f.inflammation or f.site == "scrotum" or f.any_yes(LOCAL_CAUSES) or not f.hard:
+        return False
+    return f.lesion.color == "bluish" or (f.lesion.trend == "growing" and not f.on_foot)
+
+
 # --- Red flags: each with its minimum action (KNOWLEDGE.md section 5) -----------------------
 RED_FLAG_RULES: tuple[Rule, ...] = (
     *CRITICAL_RULES,
     Rule("RF-CALCIUM-LOW-SEVERE", "[V R95]", _calcium_severe_low, _calcium_severe_low_text,
-         flag=("calcium_total_below_1_9", "refer")),
+         flag=("calcium_total_below_1_9", "refer"), refer_to="paediatrics (same day)"),
     Rule("RF-CALCIPHYLAXIS", "[V R35][V R36][V R37]",
          lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
          lambda f: f"Possible calciphylaxis: {', '.join(f.ischaemic_signs)} with "
@@ -662,7 +772,7 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
                 "correct Ca, P and PTH [V R37][V R35]."),
     Rule("RF-NECROSIS", "[V R45][V R77][M]",
          lambda f: bool(f.ischaemic_signs) and not f.renal_impairment,
-         lambda f: f"{', '.join(f.ischaemic_signs).capitalize()}: same-day assessment "
+         lambda f: f"{sentence_start(', '.join(f.ischaemic_signs))}: same-day assessment "
                    "(calciphylaxis can occur with normal calcium and phosphate; exclude "
                    "infection and compromised perfusion).",
          flag=("necrosis_or_ischaemia", "urgent"),
@@ -672,12 +782,25 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          workup=("infection_screen", "essential"),
          option="Same-day assessment: CRP, blood count and blood culture; X-ray or MRI of the "
                 "calcaneus; drainage if fluctuant [V R10]."),
+    Rule("RF-INFECTION-LOCAL", "[V R10][M]", _infection_local,
+         lambda f: f"Possible abscess: {', '.join(f.inflammation)}"
+                   + (" with a raised CRP" if f.lab_is("crp", "high") else "")
+                   + ", without fever: drainage or antibiotics within days, before any "
+                     "calcinosis care.",
+         flag=("possible_abscess", "refer"),
+         workup=("infection_screen", "recommended"),
+         refer_to="paediatric surgery for drainage if fluctuant",
+         option="Drain if fluctuant, antibiotics for cellulitis, and review within 48 hours "
+                "[V R10][M]."),
     Rule("RF-INFLAMMATION-REVIEW", "[V R10][V R13]",
-         lambda f: bool(f.inflammation) and not _infection_urgent(f),
-         lambda f: f"{', '.join(f.inflammation).capitalize()} at the lesion: exclude "
+         lambda f: bool(f.inflammation) and not _infection_urgent(f)
+         and not _infection_local(f),
+         lambda f: f"{sentence_start(', '.join(f.inflammation))} at the lesion: exclude "
                    "cellulitis or abscess before accepting a benign reading (extravasation "
                    "calcinosis is often mistaken for infection, and the reverse).",
-         flag=("exclude_infection", "review"), workup=("infection_screen", "recommended")),
+         flag=("exclude_infection", "review"), workup=("infection_screen", "recommended"),
+         option="Examine for cellulitis or abscess (warmth, fluctuance, fever, a red streak); "
+                "CRP and blood count if unsure [V R10][M]."),
     Rule("RF-HYPERCALCAEMIA-SYMPTOMS", "[V R45][V R88]",
          lambda f: f.yes("hypercalcemia_symptoms")
          and (f.lab_is("calcium_total", "high") or f.lab_is("calcium_ionized", "high")
@@ -693,64 +816,80 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
                 "intake; endocrinology/nephrology [V R45][V R47]."),
     Rule("RF-CAXP-HIGH", "[V R2]", lambda f: f.caxp_high,
          lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is at or above 70: high risk of metastatic "
-                   "calcification.", flag=("calcium_phosphate_product_high", "refer")),
+                   "calcification.", flag=("calcium_phosphate_product_high", "refer"),
+         refer_to=lambda f: _mineral_specialty(f)),
     Rule("RF-CAXP-TARGET", "[V R31]", lambda f: f.caxp_above_target and not f.caxp_high,
          lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is above the KDOQI paediatric CKD target "
                    f"({f.caxp_target:g} mg²/dL² at this age).",
-         flag=("calcium_phosphate_product_above_target", "refer")),
+         flag=("calcium_phosphate_product_above_target", "refer"),
+         refer_to="paediatric nephrology"),
     Rule("RF-RENAL", "[V R30][V R31]", lambda f: bool(f.renal_impairment),
          lambda f: f"Renal impairment ({', '.join(f.renal_impairment)}): metastatic calcinosis "
                    "needs nephrology.", flag=("renal_failure", "refer"),
+         refer_to="paediatric nephrology",
          option="Paediatric nephrology: phosphate, PTH and dialysis management [V R31]."),
     Rule("RF-MINERALS", "[V R2][V R31]",
          lambda f: any(f.lab_is(a, "high") for a in ("calcium_total", "calcium_ionized",
                                                      "phosphate")),
          lambda f: "Abnormal mineral results for age: "
                    + ", ".join(r for r in f.mineral_abnormal if not r.startswith("Ca×P")) + ".",
-         flag=("abnormal_calcium_or_phosphate", "refer")),
+         flag=("abnormal_calcium_or_phosphate", "refer"),
+         refer_to=lambda f: _mineral_specialty(f)),
     Rule("RF-METASTATIC-ULCERATED", "[V R33][V R35]",
-         lambda f: bool(f.metastatic_evidence) and (f.ulcerated or f.painful),
+         lambda f: bool(f.renal_impairment) and (f.ulcerated or f.painful),
          lambda f: f"{'Ulcerated' if f.ulcerated else 'Painful'} lesion with "
                    f"{', '.join(f.metastatic_evidence)}: same-day assessment to exclude "
-                   "calciphylaxis and infection.",
+                   "calciphylaxis (pain is its sentinel symptom in children) and infection.",
          flag=("ulcerated_or_painful_metastatic_calcinosis", "urgent"),
          option="Same-day review with nephrology: wound care and exclusion of calciphylaxis "
                 "and infection [V R33][V R35]."),
+    Rule("RF-ULCERATED-MINERALS", "[V R1][M]",
+         lambda f: bool(f.mineral_abnormal) and not f.renal_impairment and f.ulcerated,
+         lambda f: f"Ulcerated lesion with {', '.join(f.mineral_abnormal)}: wound care, watch "
+                   "for infection, and find the cause of the abnormal minerals.",
+         flag=("ulcerated_calcinosis_abnormal_minerals", "refer"),
+         refer_to="paediatric endocrinology/metabolic bone"),
     Rule("RF-CTD", "[V R38][V R40]",
          lambda f: f.yes("connective_tissue_disease") or f.yes("ctd_signs"),
          "Connective tissue disease or its signs: calcinosis of JDM/CTD needs paediatric "
          "rheumatology.", flag=("connective_tissue_disease", "refer"),
+         refer_to="paediatric rheumatology",
          option="Paediatric rheumatology referral [V R38]."),
     Rule("RF-WIDESPREAD", "[V R38][V R42]",
          lambda f: f.lesion.distribution in ("widespread", "periarticular")
          and not (f.yes("connective_tissue_disease") or f.yes("ctd_signs")),
-         lambda f: f"{words(f.lesion.distribution).capitalize()} deposits: exclude JDM/CTD, "
+         lambda f: f"{sentence_start(words(f.lesion.distribution))} deposits: exclude JDM/CTD, "
                    "HFTC and metastatic calcinosis.", flag=("widespread_or_periarticular",
-                                                            "refer")),
+                                                            "refer"),
+         refer_to=lambda f: (_mineral_specialty(f) if f.metastatic_evidence
+                             else "paediatric rheumatology")),
     Rule("RF-HFTC", "[V R42]",
          lambda f: f.lesion.distribution == "periarticular" and f.lab_is("phosphate", "high")
          and not f.renal_impairment,
          "Periarticular deposits with high phosphate and no renal impairment: hyperphosphataemic "
-         "familial tumoral calcinosis.", flag=("possible_hftc", "refer")),
+         "familial tumoral calcinosis.", flag=("possible_hftc", "refer"),
+         refer_to="paediatric endocrinology/metabolic bone"),
     Rule("RF-NEOPLASM", "[V R50]",
-         lambda f: f.has("tent_sign", "faceted") or f.lesion.color == "bluish"
-         or (f.lesion.trend == "growing" and not f.on_foot),
-         "Tent sign, faceting, bluish hue or growth off the foot: pilomatricoma or another "
-         "neoplasm; refer for excision.", flag=("possible_neoplasm", "refer"),
+         _neoplasm_signs, lambda f: f"{sentence_start(', '.join(_neoplasm_found(f)))}: "
+                                    "pilomatricoma or another neoplasm; refer for excision.",
+         flag=("possible_neoplasm", "refer"),
+         refer_to="paediatric surgery or dermatology for excision",
          option="Refer for excision and histology [V R50]."),
     Rule("RF-ATYPICAL-HEEL", "[V R5][M]",
-         lambda f: f.on_heel and not f.metastatic_evidence
+         lambda f: f.on_heel and not f.metastatic_evidence and not f.inflammation
+         and (f.leader is None or ENTITIES[f.leader].calcinosis != "no")
          and (f.age > 36 or f.lesion.trend == "growing" or (f.size is not None and f.size > 5)
               or f.has("pain_limits_walking") or f.ulcerated),
          lambda f: "Atypical for a benign heel nodule ("
                    + ", ".join(x for x in (
-                       f"age {f.age:g} months, past about 3 years" if f.age > 36 else "",
+                       f"age {age_words(f.age)}, past about 3 years" if f.age > 36 else "",
                        "growing" if f.lesion.trend == "growing" else "",
                        f"{f.size:g} mm, over 5 mm" if f.size is not None and f.size > 5 else "",
                        "pain limits walking" if f.has("pain_limits_walking") else "",
                        "ulcerated" if f.ulcerated else "") if x)
                    + "): reconsider wart, epidermal cyst or SCN; biopsy if in doubt.",
-         flag=("atypical_heel_nodule", "review"), workup=("biopsy_von_kossa", "consider")),
+         flag=("atypical_heel_nodule", "review"), workup=("biopsy_von_kossa", "consider"),
+         late=True),
     Rule("RF-SCFN-CALCIUM", "[V R45][V R47]",
          lambda f: f.yes("perinatal_asphyxia_or_cooling") and f.age <= 6
          and not f.measured("calcium_ionized"),
@@ -761,13 +900,14 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          lambda f: any(r.lab_interval and r.flag == "normal" and r.builtin_flag not in
                        (None, "normal", "no_reference") for r in f.labs.values()),
          lambda f: "The laboratory's interval calls "
-                   + ", ".join(f"{r.analyte} {r.value:g} {r.unit}" for r in f.labs.values()
+                   + ", ".join(f"{catalog.ANALYTES[r.analyte].label.lower()} {r.value:g} "
+                               f"{r.unit}" for r in f.labs.values()
                                if r.lab_interval and r.flag == "normal"
                                and r.builtin_flag not in (None, "normal", "no_reference"))
                    + " normal, but it is abnormal for the child's age: the printed interval may "
                      "be an adult one; confirm with the laboratory.",
          flag=("lab_interval_not_paediatric", "review")),
-    Rule("RF-VITAMIN-D-EXCESS", "[M]", lambda f: f.lab_is("vitamin_d_25oh", "high"),
+    Rule("RF-VITAMIN-D-EXCESS", "[M]", lambda f: f.vitamin_d_toxic,
          "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D toxicity.",
-         flag=("vitamin_d_excess", "refer")),
+         flag=("vitamin_d_excess", "refer"), refer_to="paediatric endocrinology"),
 )

@@ -109,6 +109,17 @@ REFERENCES: dict[str, str] = {
     "R94": "Heymann WR. Softening the blow of calcinosis cutis: intralesional sodium thiosulfate (DermWorld Insights, 2017; mirror).",
     "R95": "Derivation of outcome-based pediatric critical values (10 biochemistry tests; thresholds at 90% probability of HDU/ICU admission).",
     "R96": "Pediatric considerations in critical value assignment (acutecaretesting.org, 2009).",
+    "R97": "Mayo Clinic Laboratories, Calcium, Ionized, Serum (CAI): ≤13 days not established; 14 days–<1 year 5.21–5.99 mg/dL.",
+    "R98": "Davis's Lab & Diagnostic Tests: Calcium, blood, total and ionized (ionized, whole blood, 0–11 months 1.05–1.46 mmol/L).",
+    "R99": "Mayo Clinic Laboratories, Creatine Kinase (CK), Serum: ≤3 months not established; >3 months M 39–308, F 26–192 U/L.",
+    "R100": "Gloucestershire Hospitals NHS Foundation Trust pathology, Creatine kinase (CK): <4 days <450 U/L; 4 days–18 years M <190, F <145 U/L.",
+    "R101": "Hallmark Health laboratory test catalog, Urea Nitrogen (BUN), Serum: 0–12 months 4–19 mg/dL; 1–17 years 5–18 mg/dL.",
+    "R102": "Adventist HealthCare directory of services (Quest platform), Albumin (pediatric ranges by age and sex).",
+    "R103": "Mayo Clinic Laboratories, Parathyroid Hormone, Serum (PTH2): pediatric reference values by age.",
+    "R104": "Mayo Clinic Laboratories, 25-Hydroxyvitamin D2 and D3, Serum (25HDN): clinical decision values for all ages (IOM 2011).",
+    "R105": "Mayo Clinic Laboratories, C-Reactive Protein (CRP), Serum: <5.0 mg/L, reference values apply to all ages.",
+    "R106": "Mjelle AB et al. Serum concentrations of C-reactive protein in healthy term-born Norwegian infants 48-72 hours after birth. Acta Paediatr 2019;108:849-54.",
+    "R107": "Mayo Clinic Laboratories, Intact Fibroblast Growth Factor 23, Serum (IFG23): pediatric (<18 years) ≤52 pg/mL.",
 }
 
 _TAG = re.compile(r"R\d+b?")

@@ -100,7 +100,50 @@ LABELS: dict[str, str] = {
     "white_yellow": "white-yellow",
     "skin_colored": "skin-coloured",
     "subcutaneous_nodule": "subcutaneous nodule",
+    "white_yellow_structureless": "white-yellow structureless areas",
+    "red_black_dots": "red-black dots",
+    # History answers, as they read inside a sentence.
+    "preterm_birth": "preterm birth",
+    "nicu_stay": "a NICU stay",
+    "neonatal_heel_sticks": "neonatal heel sticks",
+    "iv_calcium_received": "IV calcium",
+    "iv_calcium_at_lesion_site": "IV calcium at this site",
+    "renal_disease": "renal disease",
+    "hyperparathyroidism": "hyperparathyroidism",
+    "vitamin_d_excess": "vitamin D excess",
+    "milk_alkali": "milk-alkali syndrome",
+    "sarcoidosis": "sarcoidosis",
+    "malignancy": "malignancy",
+    "connective_tissue_disease": "connective tissue disease",
+    "ctd_signs": "signs of connective tissue disease",
+    "down_syndrome": "Down syndrome",
+    "perinatal_asphyxia_or_cooling": "perinatal asphyxia or cooling",
+    "family_history_calcinosis": "a family history of calcinosis",
+    "erythema_around": "erythema",
+    "retiform_purpura": "retiform purpura",
+    "pain_limits_walking": "pain limiting walking",
 }
+
+
+def sentence_start(text: str) -> str:
+    """Capitalise the first letter only ("a NICU stay" -> "A NICU stay"; acronyms kept)."""
+    return text[:1].upper() + text[1:]
+
+
+def age_words(months: float) -> str:
+    """An age as a clinician says it: "10 days", "6 weeks", "8 months", "7 years 10 months"."""
+    if months < 1:
+        days = round(months * 30.4375)
+        if days < 14:
+            return "1 day" if days == 1 else f"{days} days"
+        return f"{round(days / 7)} weeks"
+    if months < 24:
+        whole = round(months)
+        return "1 month" if whole == 1 else f"{whole} months"
+    years, rest = divmod(round(months), 12)
+    if rest == 0:
+        return f"{years} years"
+    return f"{years} years {rest} month{'s' if rest != 1 else ''}"
 
 
 def words(code: str | None) -> str:

@@ -117,7 +117,7 @@ def test_calcium_5_mg_dl_on_a_classic_heel_nodule_is_urgent() -> None:
     first = out["red_flags"][0]
     assert first["action"] == "urgent"
     assert ("Critical value: total calcium 5 mg/dL (1.25 mmol/L) is below the critical limit "
-            "of 6.533 mg/dL (1.63 mmol/L).") in first["message"]
+            "of 6.53 mg/dL (1.63 mmol/L).") in first["message"]
     assert first["source"] == "[V R95][M]"
 
 
@@ -126,7 +126,7 @@ def test_calcium_14_5_mg_dl_is_urgent_not_only_refer() -> None:
     assert out["management"]["category"] == "urgent"
     first = out["red_flags"][0]
     assert first["code"] == "critical_calcium_total_high"
-    assert ("total calcium 14.5 mg/dL (3.62 mmol/L) is above the critical limit of 12.99 mg/dL "
+    assert ("total calcium 14.5 mg/dL (3.62 mmol/L) is above the critical limit of 13 mg/dL "
             "(3.24 mmol/L)") in first["message"]
     # The refer flag for abnormal minerals stays, after it.
     assert "abnormal_calcium_or_phosphate" in [f["code"] for f in out["red_flags"][1:]]

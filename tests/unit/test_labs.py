@@ -79,8 +79,11 @@ def test_builtin_interval_is_converted_to_the_entered_unit() -> None:
 
 
 def test_analyte_without_interval_is_not_flagged() -> None:
+    # Every analyte now has a built-in interval at every age (tests/unit/test_intervals.py), so
+    # "no_reference" is left only for an interval with neither bound.
+    assert catalog.flag(80, None, None) == "no_reference"
     out = assess(make(labs=[lab("fgf23_intact", 80, "pg/mL")]))
-    assert out["labs"][0]["flag"] == "no_reference"
+    assert out["labs"][0]["flag"] == "high"  # paediatric upper limit 52 pg/mL [V R107]
 
 
 @pytest.mark.parametrize(("ca", "p", "age", "flag"), [
