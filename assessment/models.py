@@ -446,9 +446,12 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Re-running an assessment with a newer ruleset adds a row beside the old one, so an
+        # observation version has one assessment per ruleset, never two with the same one.
         constraints = [
-            models.UniqueConstraint(fields=["observation", "observation_version"],
-                                    name="one_assessment_per_observation_version"),
+            models.UniqueConstraint(
+                fields=["observation", "observation_version", "ruleset_version"],
+                name="one_assessment_per_observation_version_and_ruleset"),
         ]
 
     def __str__(self) -> str:

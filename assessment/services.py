@@ -366,6 +366,87 @@ def assessment_run(*, patient: Patient, encounter: Encounter, lesion: Lesion,
     return assessment
 
 
+def assessment_rerun(*, assessment: Assessment, user: AbstractBaseUser) -> Assessment:
+    """Assess the stored input of ``assessment`` again with the current ruleset.
+
+    The new assessment is saved beside the old one, which is never modified: a past result stays
+    as it was read then. The engine sees exactly the input stored with the old assessment (not
+    the records as they are now), so the only difference is the ruleset. Refused with
+    ``Conflict`` (nothing saved) when the record is archived, when the observation was corrected
+    since (its newest assessment is the one to re-run), when this observation already has an
+    assessment with the current ruleset, or when this one is already current.
+    """
+    current = engine.RULESET_VERSION
+    with transaction.atomic():
+        patient = _lock_open_patient(assessment.observation.encounter.patient_id)
+        # Only the observation row: joining its visit or lesion would lock those rows as well,
+        # outside the lock order the module docstring promises.
+        observation = LesionObservation.objects.select_for_update().get(
+            pk=assessment.observation_id)
+        if assessment.ruleset_version == current:
+            raise Conflict(f"This assessment was already made with the current ruleset "
+                           f"({current}). Nothing was saved.")
+        if observation.version != assessment.observation_version:
+            raise Conflict("The observation was corrected after this assessment was made, and "
+                           "the correction was assessed then: re-run its newest assessment "
+                           "instead. Nothing was saved.")
+        if Assessment.objects.filter(observation=observation, ruleset_version=current).exists():
+            raise Conflict(f"This observation was already assessed with the current ruleset "
+                           f"({current}), possibly by a colleague a moment ago: open its newest "
+                           "assessment. Nothing was saved.")
+        try:
+            output = engine.assess(assessment.input_json)
+        except engine.InvalidInput as invalid:
+            # A newer contract may refuse what an older one accepted; the stored input is kept
+            # as it was, so the way forward is a corrected observation.
+            raise Conflict(f"The current ruleset cannot read the findings stored with this "
+                           f"assessment ({invalid}). Correct the observation to assess it "
+                           "again. Nothing was saved.") from invalid
+        encounter = Encounter.objects.get(pk=observation.encounter_id)
+        observation.encounter = encounter
+        primary = next((s["code"] for s in output["subtypes"] if s["role"] == "primary"), "")
+        interval = output["follow_up"]["interval_weeks"]
+        # The same fields as assessment_run; the age is the one the stored input was made with.
+        rerun = Assessment(
+            observation=observation,
+            observation_version=assessment.observation_version,
+            input_json=assessment.input_json,
+            output_json=output,
+            contract_version=output["contract"],
+            ruleset_version=output["ruleset_version"],
+            age_months=assessment.age_months,
+            leading_entity=output["leading_entity"]["code"],
+            primary_subtype=primary,
+            management_category=output["management"]["category"],
+            calcinosis=output["calcinosis"],
+            urgent=any(flag["action"] == "urgent" for flag in output["red_flags"]),
+            follow_up_due=encounter.date + timedelta(weeks=interval),
+            created_by=user,
+        )
+        rerun._history_user = user
+        rerun.save()
+        # At a follow-up the course checks read the previous visit's expected course, which the
+        # new ruleset may state differently, so they are evaluated again, as when recorded.
+        previous = (LesionObservation.objects.filter(
+            lesion_id=observation.lesion_id, encounter__date__lt=encounter.date)
+            .select_related("encounter").prefetch_related("assessments")
+            .order_by("-encounter__date", "-id").first())
+        if previous is not None:
+            _course_check(assessment=rerun, previous=previous, patient=patient)
+        # Read after the patient lock: a visit that resolved the lesion meanwhile is seen here.
+        lesion = Lesion.objects.get(pk=observation.lesion_id)
+        latest = _latest_observation(lesion)
+        if latest is not None and latest.pk == observation.pk and \
+                lesion.status == LesionStatus.ACTIVE:
+            lesion.next_follow_up_due = rerun.follow_up_due
+            lesion.atypical_course = rerun.atypical_course
+            _stamp(lesion, user, new=False)
+            lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
+                                       "updated_at"])
+        worklist_changed()
+    return rerun
+
+
 @transaction.atomic
 def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: list[str],
                       final_entity: str, final_management: str, reason: str,

@@ -26,6 +26,8 @@ urlpatterns = [
     path("assessments/<int:assessment_pk>/", views.assessment_detail, name="assessment-detail"),
     path("assessments/<int:assessment_pk>/decision/", views.assessment_decide,
          name="assessment-decide"),
+    path("assessments/<int:assessment_pk>/rerun/", views.assessment_rerun,
+         name="assessment-rerun"),
     path("export/assessments.csv", views.export_assessments, name="export-assessments"),
     path("api/v1/assess", api.assess_view, name="api-assess"),
     path("ping", views.ping, name="ping"),

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from . import access, selectors, services
+from . import access, engine, selectors, services
 from .forms import (
     DecisionForm,
     EncounterEntry,
@@ -229,13 +229,44 @@ def assessment_detail(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     assessment = selectors.assessment_for(request.user, assessment_pk)
     patient = assessment.observation.encounter.patient
     _logged(request, patient.pk)
+    writable = access.can(request.user, access.WRITE, patient.site_id) and \
+        patient.archived_at is None
+    return _assessment_page(request, assessment, decision_form=DecisionForm(),
+                            can_decide=writable)
+
+
+def _assessment_page(request: HttpRequest, assessment: Any, *, decision_form: DecisionForm,
+                     can_decide: bool, status: int = 200) -> HttpResponse:
+    """The assessment page. An assessment made with an older ruleset says so; a clinician may
+    re-run it unless a newer assessment of the observation exists (that one is then linked,
+    and is the one to re-run)."""
+    # The observation was reached through the permission-checked selector, so its other
+    # assessments are the same child's; the newest comes first in the model's ordering.
+    newest = assessment.observation.assessments.only("pk", "created_at", "ruleset_version"
+                                                     ).first()
+    newer = newest if newest is not None and newest.pk != assessment.pk else None
+    outdated = assessment.ruleset_version != engine.RULESET_VERSION
     return render(request, "assessment/assessment_detail.html", {
-        "assessment": assessment,
-        "view": assessment_view_model(assessment),
-        "decision_form": DecisionForm(),
-        "can_decide": access.can(request.user, access.WRITE, patient.site_id)
-        and patient.archived_at is None,
-    })
+        "assessment": assessment, "view": assessment_view_model(assessment),
+        "decision_form": decision_form, "can_decide": can_decide,
+        "outdated": outdated, "current_ruleset": engine.RULESET_VERSION, "newer": newer,
+        "can_rerun": outdated and can_decide and newer is None,
+    }, status=status)
+
+
+@page("POST", writes=True)
+def assessment_rerun(request: HttpRequest, assessment_pk: int) -> HttpResponse:
+    assessment = selectors.assessment_for(request.user, assessment_pk)
+    _require_open(request, assessment.observation.encounter.patient)
+    try:
+        rerun = services.assessment_rerun(assessment=assessment, user=request.user)
+    except services.Conflict as conflict:
+        messages.error(request, str(conflict))
+        return redirect("assessment-detail", assessment_pk=assessment.pk)
+    messages.success(request, f"Assessed again with ruleset {rerun.ruleset_version}. The "
+                              f"assessment made with ruleset {assessment.ruleset_version} is "
+                              "kept unchanged.")
+    return redirect("assessment-detail", assessment_pk=rerun.pk)
 
 
 @page("POST", writes=True)
@@ -261,10 +292,8 @@ def assessment_decide(request: HttpRequest, assessment_pk: int) -> HttpResponse:
                                       "assessment.")
             return redirect(reverse("assessment-detail",
                                     kwargs={"assessment_pk": assessment_pk}) + "#decision")
-    return render(request, "assessment/assessment_detail.html", {
-        "assessment": assessment, "view": assessment_view_model(assessment),
-        "decision_form": form, "can_decide": True,
-    }, status=status)
+    return _assessment_page(request, assessment, decision_form=form, can_decide=True,
+                            status=status)
 
 
 @page("GET", "POST", writes=True)

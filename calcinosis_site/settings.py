@@ -218,3 +218,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Bootstrap's alert classes: an error message is "alert-danger", not the unstyled "alert-error".
+MESSAGE_TAGS = {40: "danger"}  # messages.ERROR
