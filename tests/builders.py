@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 CASES_DIR = Path(__file__).parent / "data" / "cases"
+REVIEW_CASES_DIR = Path(__file__).parent / "data" / "review_cases"
 
 
 def load_case(name: str) -> dict[str, Any]:
@@ -17,6 +18,13 @@ def load_case(name: str) -> dict[str, Any]:
 def all_cases() -> list[tuple[str, dict[str, Any]]]:
     return [(path.name, json.loads(path.read_text(encoding="utf-8")))
             for path in sorted(CASES_DIR.glob("*.json"))]
+
+
+def review_cases() -> list[tuple[str, dict[str, Any]]]:
+    """The specialist-reviewed presentations (docs/CLINICAL_REVIEW.md), kept as regression
+    tests with their expected answers."""
+    return [(path.name, json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted(REVIEW_CASES_DIR.glob("*.json"))]
 
 
 def make(

@@ -46,6 +46,9 @@ IMPLAUSIBLE_POINTS = -3.0
 # An entity outside its age or site window leads only on this much specific evidence (e.g. a
 # histology result), never on generic findings.
 IMPLAUSIBLE_MAY_LEAD_POINTS = 6.0
+# Outside its age window, an entity is listed only on this much specific evidence; outside its
+# site window it is listed (after the plausible ones) as a look-alike argued against.
+IMPLAUSIBLE_LISTED_POINTS = 3.0
 # Options that reassure or hold back: wrong beside an urgent flag or a suspected infection.
 CALM_OPTION_STARTS = ("Reassur", "Avoid unnecessary", "Watchful waiting", "Observe",
                       "Expectant management", "Recheck in")
@@ -91,6 +94,7 @@ class EntityScore:
     qualified: bool = False  # a specific finding, not only generic evidence, points to it
     specific_points: float = 0.0  # points from specific (qualifying) findings for it
     implausible: bool = False  # outside the entity's age or site window
+    wrong_age: bool = False  # outside the entity's age window
 
 
 @dataclass
@@ -232,6 +236,12 @@ def _plausibility(state: State) -> None:
             score.score += IMPLAUSIBLE_POINTS
             score.against.append(f"{text} {window.source}")
             score.implausible = True
+            if kind == "AGE":
+                score.wrong_age = True
+                if score.specific_points < IMPLAUSIBLE_LISTED_POINTS:
+                    # Outside its age window on weak evidence: not a reading for this child.
+                    score.qualified = False
+                    continue
             state.fire(f"PL-{kind}-{score.code.upper().replace('_', '-')}", text, window.source)
 
 
@@ -319,10 +329,17 @@ def assess(data: Any) -> dict[str, Any]:
 
 # --- Interpretation --------------------------------------------------------------------------
 
+# Histology that names a mimic: what is radiopaque is bone, keratin or fat, not calcinosis.
+MIMIC_HISTOLOGY = ("bone", "epidermal_cyst", "fibroadipose_tissue")
+
+
 def _calcinosis_level(state: State, ranked: list[EntityScore]) -> str:
     f = state.facts
     leading = ENTITIES[ranked[0].code]
-    if leading.calcinosis == "secondary":
+    if leading.code == "calciphylaxis" and f.ischaemic_signs and f.renal_impairment:
+        level, why = "likely", ("calciphylaxis calcifies small vessels: "
+                                + ", ".join(f.ischaemic_signs) + " with renal impairment")
+    elif leading.calcinosis == "secondary":
         level, why = "secondary", "the leading entity is calcified as part of another lesion"
     elif leading.calcinosis == "yes":
         negative_xray = f.imaging.xray == "no_calcification" and not f.calcium_shown
@@ -331,6 +348,9 @@ def _calcinosis_level(state: State, ranked: list[EntityScore]) -> str:
             level, why = "likely", "calcium is supported by " + ", ".join(shown)
         else:
             level, why = "possible", "no objective sign of calcium is recorded yet"
+    elif f.imaging.histology in MIMIC_HISTOLOGY:
+        level, why = "unlikely", (f"histology shows {words(f.imaging.histology)}, "
+                                  f"{short(leading.code)}")
     elif f.calcium_shown:
         level, why = "possible", (f"{sentence_start(short(leading.code))} leads, but "
                                   + ", ".join(f.calcium_shown) + " shows calcium")
@@ -435,8 +455,9 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
     options = list(entity.options)
     infection = any(flag["code"] in INFECTION_FLAGS for flag in state.flags)
 
+    # Only what has an active treatment is escalated for symptoms (a tender haematoma is not).
     benign = (category == "watchful_waiting" and not f.metastatic_evidence and not infection
-              and (entity.code in BENIGN_LOCAL or entity.calcinosis == "no"))
+              and (entity.code in BENIGN_LOCAL or bool(entity.active_option)))
     symptomatic = _symptoms(f, entity) if benign else []
     if symptomatic:
         category = "treat"
@@ -586,7 +607,8 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
         need("biopsy_von_kossa", "consider",
              f"{ENTITIES[ranked[0].code].label} and {ENTITIES[ranked[1].code].label} are close "
              "and are managed differently: histology settles it.", "[S][V R29]", "WU-BIOPSY")
-    if f.yes("down_syndrome") and "milia_like_idiopathic_calcinosis_cutis" in top:
+    if (f.yes("down_syndrome") and "milia_like_idiopathic_calcinosis_cutis" in top
+            and f.site != "eyelid"):
         need("examine_eyelids", "consider", "Down syndrome with possible MICC: syringomas "
                                             "coexist in up to a quarter.", "[V R18][V R23]",
              "WU-EYELIDS")

@@ -336,9 +336,9 @@ PLAUSIBILITY: dict[str, Plausibility] = {
     "subcutaneous_fat_necrosis_with_hypercalcemia": P(
         (0, 6), "SCFN appears in the first weeks of life", None, "", "[V R47]"),
     "verruca_plantaris": P(
-        (12, 216), "warts are uncommon in infants", _PLANTAR,
+        (6, 216), "warts are uncommon in infants", _PLANTAR,
         "plantar warts are on the sole", "[V R53][M]"),
-    "verruca_vulgaris": P((12, 216), "warts are uncommon in infants", None, "", "[M]"),
+    "verruca_vulgaris": P((6, 216), "warts are uncommon in infants", None, "", "[M]"),
     "molluscum_contagiosum": P((6, 216), "molluscum is uncommon before 6 months", None, "",
                                "[M]"),
     "precalcaneal_congenital_fibrolipomatous_hamartoma": P(
@@ -366,5 +366,6 @@ REFER_TO: dict[str, str] = {
     "tumoral_calcinosis": "paediatric endocrinology/metabolic bone",
     "ctd_calcinosis": "paediatric rheumatology",
     "pilomatricoma": "paediatric surgery or dermatology for excision",
+    "osteomyelitis": "paediatric orthopaedics and infectious diseases (same day)",
     "osteoma_cutis": "paediatric dermatology and endocrinology",
 }

@@ -120,6 +120,14 @@ def _in_window(f: Facts) -> bool:
     return low <= f.onset_age <= high
 
 
+_PLANTAR = ("heel", "sole", "toe")
+
+
+def _wart_signs(f: Facts) -> bool:
+    return (f.has("interrupted_dermatoglyphics", "black_dots")
+            or bool(f.imaging.dermoscopy & {"red_black_dots", "interrupted_dermatoglyphics"}))
+
+
 def _papular(f: Facts) -> bool:
     return (f.lesion.morphology in (None, "papule", "nodule")
             and f.lesion.surface not in ("ulcerated", "necrotic", "crusted"))
@@ -171,7 +179,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.on_heel and f.lesion.heel_subsite in ("medial", "lateral"),
          lambda f: f"The {f.lesion.heel_subsite} margin of the plantar heel is a recommended "
                    "puncture site (an inference from puncture-site guidance).",
-         scores=((HS, 1),)),
+         scores=((HS, 1),), qualifies=False),
     Rule("HS-OFF-HEEL", "[V R3][V R5]", lambda f: not f.on_heel,
          lambda f: f"Site is the {words(f.site)}: heel-stick nodules are confined to the heels.",
          scores=((HS, -6),)),
@@ -194,7 +202,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((HS, 2),)),
     Rule("HS-STICKS-UNKNOWN", "[V R8]", lambda f: f.on_heel and f.unknown("neonatal_heel_sticks"),
          "Heel-stick history not recorded: newborn screening uses a heel prick almost "
-         "everywhere, so exposure is likely.", scores=((HS, 1),)),
+         "everywhere, so exposure is likely.", scores=((HS, 1),), qualifies=False),
     Rule("HS-STICKS-DENIED", "[V R8][V R6]",
          lambda f: f.on_heel and f.no("neonatal_heel_sticks"),
          "Heel sticks reported as not done. A parent's 'no' is weak evidence (newborn "
@@ -208,7 +216,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("HS-SIZE-TYPICAL", "[V R5][V R6]",
          lambda f: f.on_heel and f.size is not None and 1.5 <= f.size <= 5,
          lambda f: f"{f.size:g} mm, within the 1.5–5 mm typical of heel-stick nodules.",
-         scores=((HS, 1),)),
+         scores=((HS, 1),), qualifies=False),
     Rule("HS-SIZE-LARGE", "[V R5][V R6][M]", lambda f: f.size is not None and f.size > 5,
          lambda f: f"{f.size:g} mm is larger than the 1.5–5 mm typical of heel-stick nodules.",
          scores=((HS, -1),)),
@@ -229,6 +237,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "exclusion.", scores=((ICC, 2),), qualifies=False),
     Rule("ICC-DEEP", "[V R1][V R18][M]",
          lambda f: _no_cause(f) and bool(f.calcium_clinical or f.calcium_shown)
+         and f.lesion.surface not in ("verrucous", "hyperkeratotic") and not _wart_signs(f)
          and (f.lesion.morphology in ("subcutaneous_nodule", "mass", "plaque")
               or (f.size is not None and f.size > 5)),
          lambda f: (f"{sentence_start(words(f.lesion.morphology or 'deposit'))}"
@@ -279,6 +288,9 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((MICC, 1), (SCN, 1))),
     Rule("ICC-SCROTUM", "[V R24][S]", lambda f: f.site == "scrotum",
          "Scrotal calcinosis is an idiopathic form.", scores=((ICC, 4),)),
+    Rule("MIM-SCROTAL-CYST", "[V R24][M]", lambda f: f.site == "scrotum",
+         "Scrotal calcinosis may be dystrophic calcification of epidermal cysts: look for cysts "
+         "beside the nodules.", scores=((EIC, 1),)),
     # --- Iatrogenic (H7, cards 3.2 and 3.3) -----------------------------------------------
     Rule("EX-AT-SITE", "[V R14][V R17]", lambda f: f.yes("iv_calcium_at_lesion_site"),
          "IV calcium was given at this site or limb: iatrogenic even when no extravasation "
@@ -312,7 +324,21 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     # --- Dystrophic (H8, cards 3.8 and 3.10) ------------------------------------------------
     Rule("DT-TRAUMA", "[V R1][S]", lambda f: f.yes("local_trauma_at_site"),
          "Local injury at the site (trauma, burn, scar, surgery or ischaemia): dystrophic "
-         "calcification of damaged tissue.", scores=((DT, 5), (FBG, 1), (HEM, 1))),
+         "calcification of damaged tissue.", scores=((DT, 5),)),
+    Rule("DT-NO-CALCIUM-SIGNS", "[V R76][M]",
+         lambda f: f.yes("local_trauma_at_site") and not (f.calcium_clinical or f.calcium_shown),
+         "No sign of calcium at the injury (a white-yellow hard lesion, chalk or a radiopaque "
+         "X-ray): the injury may have left something else.", scores=((DT, -2),)),
+    Rule("MIM-SCAR-NODULE", "[M]",
+         lambda f: f.yes("local_trauma_at_site") and f.lesion.morphology in ("papule", "nodule",
+                                                                          "subcutaneous_nodule"),
+         "A nodule at an injury or in a scar can be a suture or foreign-body granuloma.",
+         scores=((FBG, 1),)),
+    Rule("MIM-FOREIGN-BODY", "[M]",
+         lambda f: f.yes("local_trauma_at_site") and (bool(f.inflammation) or f.painful)
+         and not f.calcium_shown and f.lesion.color not in ("bluish", "violaceous"),
+         "A tender or inflamed papule at a penetrating injury: a retained foreign body (a "
+         "splinter) granuloma.", scores=((FBG, 3),)),
     Rule("MIM-CYST-IMPLANTATION", "[V R54][V R55]",
          lambda f: f.on_foot and (f.yes("local_trauma_at_site")
                                   or (f.on_heel and f.yes("neonatal_heel_sticks"))),
@@ -326,12 +352,22 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "Raynaud): calcinosis can be the presenting feature of JDM.", scores=((CTD, 3),)),
     Rule("CTD-SITES", "[V R38]",
          lambda f: f.lesion.distribution in ("periarticular", "widespread")
-         or f.site in ("elbow", "knee", "buttock"),
+         or f.site in ("elbow", "knee", "buttock", "thigh"),
          lambda f: (sentence_start(words(f.lesion.distribution)) + " distribution"
                     if f.lesion.distribution in ("periarticular", "widespread")
                     else "Site " + words(f.site))
          + ": a typical site of JDM calcinosis (elbows, knees, trunk, hands, buttocks).",
          scores=((CTD, 1),), qualifies=False),
+    Rule("CTD-EXCLUDE", "[V R38][V R40]",
+         lambda f: f.age >= 24 and not f.yes("connective_tissue_disease")
+         and not f.yes("ctd_signs") and bool(f.calcium_clinical or f.calcium_shown)
+         and (f.lesion.morphology in ("subcutaneous_nodule", "mass", "plaque")
+              or f.lesion.distribution in ("periarticular", "widespread")
+              or f.site in ("elbow", "knee", "buttock", "thigh")),
+         lambda f: "Subcutaneous calcinosis in a child can be the presenting sign of JDM"
+         + (" (no signs recorded now; re-examine as it evolves)." if f.no("ctd_signs") else
+            ": examine for weakness, Gottron papules and a heliotrope rash."),
+         scores=((CTD, 1),)),
     Rule("CTD-CK", "[V R40][M]", lambda f: f.lab_is("creatine_kinase", "high"),
          "Creatine kinase is raised: active myositis.", scores=((CTD, 2),)),
     Rule("SCFN-CONTEXT", "[V R47][V R87]",
@@ -381,10 +417,15 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("MR-NO-RENAL", "[V R30]",
          lambda f: f.no("renal_disease") and not f.renal_impairment,
          "No renal disease is recorded.", scores=((MR, -3), (CP, -2))),
+    Rule("MR-CREATININE-NORMAL", "[V R59]",
+         lambda f: f.lab_is("creatinine", "normal") and not f.lab_is("creatinine", "high")
+         and not f.yes("renal_disease"),
+         lambda f: f"Creatinine {f.labs['creatinine'].value:g} {f.labs['creatinine'].unit} is "
+                   "normal for age: no renal failure.", scores=((MR, -3), (CP, -2))),
     Rule("MO-CAUSE", "[S]", lambda f: bool(f.any_yes(METASTATIC_CAUSES)),
          lambda f: f"{sentence_start(', '.join(words(k) for k in f.any_yes(METASTATIC_CAUSES)))}"
                    ": a cause of hypercalcaemia and metastatic calcinosis.",
-         scores=((MO, 4),)),
+         scores=((MO, 4), (TC, -3))),
     Rule("MO-CALCIUM-HIGH", "[V R1][S]",
          lambda f: f.lab_is("calcium_total", "high") or f.lab_is("calcium_ionized", "high"),
          "Calcium is high for age.", scores=((MO, 2), (SCFN, 2))),
@@ -401,7 +442,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
                    "(livedo, retiform purpura, necrosis).", scores=((CP, 4),)),
     Rule("CP-RENAL-SIGNS", "[V R35][V R37]",
          lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
-         "Ischaemic skin signs in a child with renal impairment.", scores=((CP, 3),)),
+         "Ischaemic skin signs in a child with renal impairment.", scores=((CP, 5),)),
     Rule("CP-RENAL-PAIN", "[V R35]", lambda f: f.painful and bool(f.renal_impairment),
          "Pain in a child with renal impairment: hyperaesthetic pain is the sentinel symptom of "
          "calciphylaxis in children.", scores=((CP, 1),)),
@@ -471,6 +512,10 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((OC, 12), *each(TRUE_CALCINOSIS, -2))),
     Rule("HIS-FAT", "[V R48]", lambda f: f.imaging.histology == "fibroadipose_tissue",
          "Histology shows fibroadipose tissue.", scores=((PCFH, 8),)),
+    Rule("CA-KERATIN", "[V R3][M]",
+         lambda f: f.lesion.surface == "hyperkeratotic" and not f.calcium_shown,
+         "Hyperkeratotic surface: keratin (a horn, wart or callus) rather than calcium.",
+         scores=each(TRUE_CALCINOSIS, -2), qualifies=False),
     Rule("CA-CHALKY", "[V R3][V R5][V R50]", lambda f: f.has("chalky_discharge"),
          "Chalky white material extrudes: calcinosis migrating to the surface (pilomatricoma "
          "can extrude too).", scores=each(CALCINOSIS_ENTITIES, 1), qualifies=False),
@@ -493,9 +538,10 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((EIC, 0.5),)),
     Rule("LA-MOLLUSCUM", "[V R3]",
          lambda f: f.lesion.morphology in (None, "papule")
-         and f.lesion.color in ("white", "white_yellow", "skin_colored")
-         and f.lesion.surface in ("smooth", "umbilicated") and (f.size is None or f.size <= 6),
-         "Small smooth pearly papule: molluscum looks alike (but is soft and umbilicated).",
+         and f.lesion.color in ("white", "white_yellow", "yellow", "skin_colored")
+         and f.lesion.surface in ("smooth", "umbilicated", "verrucous")
+         and (f.size is None or f.size <= 6),
+         "Small white papule: molluscum looks alike (but is soft, pearly and umbilicated).",
          scores=((MC, 0.5),)),
     Rule("LA-MILIA", "[V R3]",
          lambda f: _papular(f) and f.whiteish and f.size is not None and f.size <= 3,
@@ -514,14 +560,21 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
                    "rock-hard.",
          scores=((PM, 0.5),)),
     Rule("MIM-WART-SIGNS", "[V R53]",
-         lambda f: f.has("interrupted_dermatoglyphics", "black_dots")
-         or bool(f.imaging.dermoscopy & {"red_black_dots", "interrupted_dermatoglyphics"}),
+         lambda f: f.site in _PLANTAR and _wart_signs(f),
          "Interrupted skin lines or black/red-black dots (thrombosed capillaries): a wart.",
-         scores=((VP, 5), (VV, 3), *each(TRUE_CALCINOSIS, -2))),
+         scores=((VP, 5), (VV, 2), *each(TRUE_CALCINOSIS, -2))),
+    Rule("MIM-WART-SIGNS-OFF-SOLE", "[V R53]",
+         lambda f: f.site not in _PLANTAR and _wart_signs(f),
+         "Interrupted skin lines or black/red-black dots (thrombosed capillaries): a wart.",
+         scores=((VV, 5), *each(TRUE_CALCINOSIS, -2))),
     Rule("MIM-WART-SURFACE", "[V R53][V R3]",
          lambda f: f.lesion.surface in ("verrucous", "hyperkeratotic"),
          lambda f: f"{f.lesion.surface.capitalize()} surface: warts are rough and "
-                   "hyperkeratotic.", scores=((VP, 2), (VV, 2), (CC, 1))),
+                   "hyperkeratotic.", scores=((VV, 2),)),
+    Rule("MIM-WART-SURFACE-PLANTAR", "[V R53][V R3]",
+         lambda f: f.lesion.surface in ("verrucous", "hyperkeratotic") and f.site in _PLANTAR,
+         lambda f: f"{f.lesion.surface.capitalize()} surface on the sole: a plantar wart or a "
+                   "callus.", scores=((VP, 2), (CC, 1))),
     Rule("MIM-WART-PLANTAR-SITE", "[V R53]",
          lambda f: f.site in ("heel", "sole", "toe") and _papular(f) and not f.inflammation
          and f.lesion.consistency not in ("soft", "fluctuant"),
@@ -532,7 +585,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "Not on the sole: not a plantar wart.", scores=((VP, -4),)),
     Rule("MIM-WART-AGE", "[V R53]", lambda f: 72 <= f.age <= 168 and _papular(f),
          "Age 6–14 years, the peak for warts.", scores=((VP, 1), (VV, 1)), qualifies=False),
-    Rule("MIM-WART-INFANT", "[M]", lambda f: 12 <= f.age < 24,
+    Rule("MIM-WART-INFANT", "[M]", lambda f: 6 <= f.age < 24,
          "Warts are uncommon under 2 years.", scores=((VP, -1), (VV, -1))),
     Rule("MIM-WART-XRAY", "[V R53]", lambda f: f.imaging.xray == "radiopaque",
          "Warts are not radiopaque.", scores=((VP, -2), (VV, -2))),
@@ -562,9 +615,15 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("MIM-HORN", "[V R3]", lambda f: f.lesion.surface == "hyperkeratotic",
          "Columnar hyperkeratosis: a cutaneous horn is keratin, not calcium.",
          scores=((CH, 3),)),
+    Rule("MIM-HORN-HARD", "[V R3][M]",
+         lambda f: f.lesion.surface == "hyperkeratotic" and f.hard
+         and f.lesion.color in ("yellow", "white", "white_yellow", "brown"),
+         lambda f: f"Hard {words(f.lesion.color)} keratin: a cutaneous horn (warts are "
+                   "skin-coloured).", scores=((CH, 2),)),
     Rule("MIM-PILOMATRICOMA-SIGNS", "[V R50]", lambda f: f.has("tent_sign", "faceted"),
          "Tent sign or faceted rock-hard nodule: pilomatricoma.", scores=((PM, 5),)),
-    Rule("MIM-PILOMATRICOMA-COLOUR", "[V R50]", lambda f: f.lesion.color == "bluish",
+    Rule("MIM-PILOMATRICOMA-COLOUR", "[V R50]",
+         lambda f: f.lesion.color == "bluish" and f.hard,
          "Bluish hue: pilomatricoma.", scores=((PM, 2),)),
     Rule("MIM-PILOMATRICOMA-SITE", "[V R50][V R52]",
          lambda f: f.head_neck or f.site in ("arm", "shoulder", "elbow"),
@@ -591,6 +650,11 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.on_foot and f.lesion.surface == "hyperkeratotic" and f.age >= 24,
          "Hyperkeratosis at a pressure point in a walking child: callus or corn.",
          scores=((CC, 2),)),
+    Rule("MIM-CALLUS-PLAQUE", "[M]",
+         lambda f: f.on_foot and f.lesion.surface == "hyperkeratotic"
+         and f.lesion.morphology == "plaque" and not _wart_signs(f),
+         "A hyperkeratotic plaque without wart signs under a pressure point: a callus (warts "
+         "are papules that interrupt the skin lines).", scores=((CC, 3),)),
     Rule("MIM-INFECTION", "[V R10][V R13]", lambda f: bool(f.inflammation),
          lambda f: f"{sentence_start(', '.join(f.inflammation))}: cellulitis or abscess must be "
                    "considered.", scores=((CELL, 2),)),
@@ -606,13 +670,17 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "calcaneal osteomyelitis.", scores=((CELL, 3), (OM, 3))),
     Rule("MIM-HEMATOMA", "[M]",
          lambda f: f.yes("local_trauma_at_site") and f.lesion.color in ("bluish", "violaceous"),
-         "Bluish or violaceous after injury: a haematoma.", scores=((HEM, 2),)),
+         "Bluish or violaceous after injury: a haematoma.", scores=((HEM, 4),)),
+    Rule("MIM-HEMATOMA-SHRINKING", "[M]",
+         lambda f: f.yes("local_trauma_at_site") and f.lesion.trend == "shrinking"
+         and not f.calcium_shown,
+         "Shrinking since the injury: a resolving haematoma.", scores=((HEM, 1),)),
     Rule("MIM-PHLEBITIS", "[M]",
          lambda f: f.has("linear_along_vein") and bool(f.inflammation),
          "Inflamed and linear along a vein: infusion phlebitis.", scores=((PHL, 2),)),
     Rule("MIM-SYRINGOMA", "[V R18][V R23]", lambda f: f.site == "eyelid",
-         "Eyelid papules: syringoma (coexists with MICC in Down syndrome).",
-         scores=((SYR, 2),)),
+         "Eyelid papules: syringomas are periorbital (and coexist with MICC in Down syndrome, "
+         "which is acral).", scores=((SYR, 4), (MICC, -2))),
 )
 
 
@@ -753,7 +821,8 @@ def _neoplasm_signs(f: Facts) -> bool:
     scrotal deposit also grow or look blue)."""
     if f.has("tent_sign", "faceted"):
         return True
-    if f.inflammation or f.site == "scrotum" or f.any_yes(LOCAL_CAUSES) or not f.hard:
+    if (f.inflammation or f.site == "scrotum" or f.any_yes(LOCAL_CAUSES) or not f.hard
+            or _wart_signs(f) or f.lesion.surface in ("verrucous", "hyperkeratotic")):
         return False
     return f.lesion.color == "bluish" or (f.lesion.trend == "growing" and not f.on_foot)
 
@@ -778,6 +847,9 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          flag=("necrosis_or_ischaemia", "urgent"),
          option="Same-day assessment of the ischaemic or necrotic skin [V R45][M]."),
     Rule("RF-INFECTION", "[V R10]", _infection_urgent, _infection_urgent_reason,
+         refer_to=lambda f: ("same-day paediatric assessment; paediatric orthopaedics if the "
+                             "bone is involved" if f.on_foot else "same-day paediatric "
+                             "assessment"),
          flag=("suspected_abscess_or_osteomyelitis", "urgent"),
          workup=("infection_screen", "essential"),
          option="Same-day assessment: CRP, blood count and blood culture; X-ray or MRI of the "
