@@ -160,6 +160,16 @@ def _already_done(f: Facts, code: str) -> bool:
     return analytes is not None and f.measured(*analytes)
 
 
+def append_sourced(text: str, addition: str) -> str:
+    """``text`` and one more sentence, whose tags already cited in ``text`` are not repeated."""
+    sentence, tags = split_source(addition)
+    cited = set(_TAGS.findall(text))
+    new_tags = "".join(tag for tag in _TAGS.findall(tags) if tag not in cited)
+    if sentence.endswith("."):
+        sentence = sentence[:-1]
+    return f"{text} {sentence}" + (f" {new_tags}." if new_tags else ".")
+
+
 def join_sourced(*parts: str) -> str:
     """Sentences with their tags, joined with each source tag cited once, at the end."""
     texts: list[str] = []
@@ -649,21 +659,22 @@ def _course(state: State, ranked: list[EntityScore]) -> dict[str, Any]:
             window = [round(f.onset_age + leading.window[0], 1),
                       round(f.onset_age + leading.window[1], 1)]
         if leading.window_kind == "absolute" and f.age > window[1]:
-            text += (f" At {age_words(f.age)} the child is already past that window"
-                     + (": persistence to 4–7 years is reported, but reconsider the diagnosis "
-                        "[V R5][M]." if leading.code == HS else
-                        ": reconsider the diagnosis [M]."))
+            text = append_sourced(
+                text, f"At {age_words(f.age)} the child is already past that window"
+                + (": persistence to 4–7 years is reported, but reconsider the diagnosis "
+                   "[V R5][M]." if leading.code == HS else ": reconsider the diagnosis [M]."))
             window = None
     else:
         heel_stick = state.scores[HS]
         hs = ENTITIES[HS]
         if (f.on_heel and heel_stick.qualified and hs.window and f.age <= hs.window[1]
                 and heel_stick.score >= ranked[0].score - ALTERNATIVE_MARGIN):
-            text += (" If this is a heel-stick nodule (the alternative reading), it is "
-                     "expected to resolve by 18–30 months of age [V R3].")
+            text = append_sourced(
+                text, "If this is a heel-stick nodule (the alternative reading), it is expected "
+                "to resolve by 18–30 months of age [V R3].")
     if window:
-        state.fire("COURSE-WINDOW", f"Expected resolution between {window[0]:g} and "
-                                    f"{window[1]:g} months of age ({short(leading.code)}).",
+        state.fire("COURSE-WINDOW", f"Expected resolution between {age_words(window[0])} and "
+                                    f"{age_words(window[1])} of age ({short(leading.code)}).",
                    split_source(leading.course)[1])
     return {"text": text, "resolution_expected_by_age_months": window, "basis": basis}
 
@@ -683,7 +694,7 @@ def _follow_up(state: State, entity: Entity, category: str,
         reason = f"Recheck in {weeks} weeks to confirm the expected course of {short(entity.code)}."
         if course["resolution_expected_by_age_months"]:
             reason += (" Resolution expected by "
-                       f"{course['resolution_expected_by_age_months'][1]:g} months of age.")
+                       f"{age_words(course['resolution_expected_by_age_months'][1])} of age.")
     state.fire("FOLLOW-UP", f"Follow-up in {weeks} weeks ({words(category)}).", "[M]")
     return {"interval_weeks": weeks, "reason": reason + " [M]"}
 

@@ -428,7 +428,13 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((MO, 4), (TC, -3))),
     Rule("MO-CALCIUM-HIGH", "[V R1][S]",
          lambda f: f.lab_is("calcium_total", "high") or f.lab_is("calcium_ionized", "high"),
-         "Calcium is high for age.", scores=((MO, 2), (SCFN, 2))),
+         lambda f: sentence_start(" and ".join(
+             name for name, analyte in (("total calcium", "calcium_total"),
+                                        ("ionised calcium", "calcium_ionized"))
+             if f.lab_is(analyte, "high")))
+         + (" are" if f.lab_is("calcium_total", "high") and f.lab_is("calcium_ionized", "high")
+            else " is") + " high for age.",
+         scores=((MO, 2), (SCFN, 2))),
     Rule("MO-VITAMIN-D-HIGH", "[M]", lambda f: f.vitamin_d_toxic,
          "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D excess.", scores=((MO, 2),)),
     Rule("MO-PTH-HIGH", "[V R30][M]", lambda f: f.lab_is("pth", "high"),
