@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import labs as catalog
@@ -21,6 +22,7 @@ from .rules import (
     IDIOPATHIC,
     MR,
     RED_FLAG_RULES,
+    SITE_BOUND,
     TC,
     Rule,
 )
@@ -30,6 +32,7 @@ from .vocab import (
     ACTION_TO_MINIMUM_MANAGEMENT,
     CONTRACT_VERSION,
     MANAGEMENT_RANK,
+    SITES,
     age_words,
     sentence_start,
     words,
@@ -195,9 +198,11 @@ SHARED = {rule.id: _is_shared(rule) for rule in (*EVIDENCE_RULES, *RED_FLAG_RULE
 
 
 def _apply(state: State, rule: Rule) -> None:
-    text = rule.sentence(state.facts)
+    text = rule.text(state.facts) if callable(rule.text) else rule.text
     sentence = f"{text} {rule.source}"
-    state.fire(rule.id, text, rule.source)
+    # Each rule is walked once per assessment, so no duplicate check is needed here.
+    state.fired_ids.add(rule.id)
+    state.fired.append({"id": rule.id, "text": text, "source": rule.source})
     shared_for, shared_against = SHARED[rule.id]
     if shared_for:
         state.shared_for.append(sentence)
@@ -205,7 +210,9 @@ def _apply(state: State, rule: Rule) -> None:
         # A finding for calcium is against the mimics by implication: stated once, as "for".
         state.shared_against.append(sentence)
     for entity, points in rule.scores:
-        score = state.scores[entity]
+        score = state.scores.get(entity)
+        if score is None:
+            score = state.scores[entity] = EntityScore(entity)
         score.score += points
         if points > 0:
             if not shared_for:
@@ -266,12 +273,10 @@ def _ranked(state: State) -> list[EntityScore]:
 
 def assess_findings(findings: Findings) -> dict[str, Any]:
     f = Facts(findings)
-    state = State(facts=f, scores={code: EntityScore(code) for code in ENTITIES})
-    for rule in EVIDENCE_RULES:
-        if rule.when(f):
-            _apply(state, rule)
-    for rule in EARLY_FLAG_RULES:
-        if rule.when(f):
+    # Entities get a score row when a rule first moves them (most never are).
+    state = State(facts=f, scores={})
+    for when, rule in RULES_BY_SITE[f.site]:
+        if when(f):
             _apply(state, rule)
     _plausibility(state)
 
@@ -282,7 +287,8 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
         if rule.when(f):
             _apply(state, rule)
     if not ranked:
-        fallback = state.scores["idiopathic_calcinosis_cutis"]
+        fallback = state.scores.setdefault("idiopathic_calcinosis_cutis",
+                                           EntityScore("idiopathic_calcinosis_cutis"))
         fallback.qualified = True
         fallback.supporting.append("No finding points to a specific entity: record the site, "
                                    "colour, consistency and history to rank the differential. "
@@ -329,6 +335,14 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
 
 
 EARLY_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if not rule.late)
+# (condition, rule) pairs read once: the loop runs a few hundred times per assessment.
+EARLY_RULES = tuple((rule.when, rule) for rule in (*EVIDENCE_RULES, *EARLY_FLAG_RULES))
+# The same, per site: rules bound to other sites (rules.SITE_BOUND) cannot fire and are skipped.
+RULES_BY_SITE = {
+    site: tuple(pair for pair in EARLY_RULES
+                if pair[1].id not in SITE_BOUND or site in SITE_BOUND[pair[1].id])
+    for site in SITES
+}
 LATE_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if rule.late)
 
 
@@ -665,7 +679,7 @@ def _course(state: State, ranked: list[EntityScore]) -> dict[str, Any]:
                    "[V R5][M]." if leading.code == HS else ": reconsider the diagnosis [M]."))
             window = None
     else:
-        heel_stick = state.scores[HS]
+        heel_stick = state.scores.get(HS, EntityScore(HS))
         hs = ENTITIES[HS]
         if (f.on_heel and heel_stick.qualified and hs.window and f.age <= hs.window[1]
                 and heel_stick.score >= ranked[0].score - ALTERNATIVE_MARGIN):
@@ -747,16 +761,20 @@ def _caxp_output(f: Facts) -> dict[str, Any] | None:
     return result
 
 
+@lru_cache(maxsize=2048)
+def _cited(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(reference codes, evidence tags) of one source text; a few hundred distinct texts."""
+    tags = tuple(tag for tag in ("M", "S") if f"[{tag}]" in source)
+    return references_in(source), tags
+
+
 def _sources(state: State) -> dict[str, str]:
     cited: set[str] = set()
     tags_seen: set[str] = set()
-    for item in state.fired:
-        source = item["source"]
-        cited.update(references_in(source))
-        if "[S]" in source:
-            tags_seen.add("S")
-        if "[M]" in source:
-            tags_seen.add("M")
+    for source in {item["source"] for item in state.fired}:
+        refs, tags = _cited(source)
+        cited.update(refs)
+        tags_seen.update(tags)
     result = {code: REFERENCES[code] for code in sorted(cited, key=REFERENCE_ORDER.__getitem__)}
     for tag in sorted(tags_seen):
         result[tag] = EVIDENCE_TAGS[tag]

@@ -132,6 +132,25 @@ class Facts:
         self.site = lesion.site
         self.features = lesion.features
         self.imaging = findings.imaging
+        # Plain attributes, not properties: the rules read them hundreds of times per
+        # assessment, and an attribute read is several times cheaper than a property call.
+        site, colour, consistency = lesion.site, lesion.color, lesion.consistency
+        self.on_heel = site == "heel"
+        self.on_foot = site in FOOT_SITES
+        self.head_neck = site in HEAD_NECK_SITES
+        self.whiteish = colour in WHITE_COLORS
+        self.hard = consistency in ("firm", "hard")
+        self.size = lesion.largest_diameter_mm
+        self.multiple = lesion.count > 1
+        self.painful = not self.features.isdisjoint(PAIN_FEATURES)
+        self.ulcerated = lesion.surface in ("ulcerated", "necrotic")
+        self.calcium_clinical = self.whiteish and self.hard
+        self.papular = (lesion.morphology in (None, "papule", "nodule")
+                        and lesion.surface not in ("ulcerated", "necrotic", "crusted"))
+        self.wart_signs = (not self.features.isdisjoint(("interrupted_dermatoglyphics",
+                                                         "black_dots"))
+                           or not findings.imaging.dermoscopy.isdisjoint(
+                               ("red_black_dots", "interrupted_dermatoglyphics")))
         self.labs: dict[str, LabReading] = {
             lab.analyte: interpret_lab(lab.analyte, lab.value, lab.unit, lab.reference_low,
                                        lab.reference_high, p.age_months, p.sex)
@@ -152,36 +171,8 @@ class Facts:
         return [key for key in keys if self.h[key] is True]
 
     # -- lesion --------------------------------------------------------------------------
-    @property
-    def on_heel(self) -> bool:
-        return self.site == "heel"
-
-    @property
-    def on_foot(self) -> bool:
-        return self.site in FOOT_SITES
-
-    @property
-    def head_neck(self) -> bool:
-        return self.site in HEAD_NECK_SITES
-
-    @property
-    def whiteish(self) -> bool:
-        return self.lesion.color in WHITE_COLORS
-
-    @property
-    def hard(self) -> bool:
-        return self.lesion.consistency in ("firm", "hard")
-
-    @property
-    def size(self) -> float | None:
-        return self.lesion.largest_diameter_mm
-
-    @property
-    def multiple(self) -> bool:
-        return self.lesion.count > 1
-
     def has(self, *features: str) -> bool:
-        return any(f in self.features for f in features)
+        return not self.features.isdisjoint(features)
 
     @cached_property
     def inflammation(self) -> list[str]:
@@ -193,22 +184,14 @@ class Facts:
             signs.append("erythema")
         return signs
 
-    @property
-    def painful(self) -> bool:
-        return bool(self.features & PAIN_FEATURES)
-
-    @property
-    def ulcerated(self) -> bool:
-        return self.lesion.surface in ("ulcerated", "necrotic")
-
-    @property
+    @cached_property
     def ischaemic_signs(self) -> list[str]:
         signs = [words(f) for f in sorted(self.features & ISCHAEMIA_FEATURES)]
         if self.lesion.surface == "necrotic":
             signs.append("necrosis")
         return signs
 
-    @property
+    @cached_property
     def onset_age(self) -> float:
         """Age when first noticed: recorded onset, else age minus duration, else current age."""
         if self.lesion.onset_age_months is not None:
@@ -321,11 +304,11 @@ class Facts:
                            f"{self.caxp_target:g})")
         return reasons
 
-    @property
+    @cached_property
     def metastatic_evidence(self) -> list[str]:
         return self.mineral_abnormal + self.renal_impairment
 
-    @property
+    @cached_property
     def systemic_clues(self) -> list[str]:
         clues = [words(key) for key in self.any_yes(SYSTEMIC_CAUSES)]
         if self.yes("hypercalcemia_symptoms"):
@@ -334,7 +317,7 @@ class Facts:
             clues.append(f"a {self.lesion.distribution} distribution")
         return clues
 
-    @property
+    @cached_property
     def calcium_shown(self) -> list[str]:
         """Objective evidence that the lesion contains calcium (H10, H11)."""
         shown = []
@@ -349,8 +332,3 @@ class Facts:
         if self.has("chalky_discharge"):
             shown.append("chalky discharge")
         return shown
-
-    @property
-    def calcium_clinical(self) -> bool:
-        """The typical look of calcinosis: a white-yellow, firm-to-hard lesion."""
-        return self.whiteish and self.hard

@@ -124,13 +124,11 @@ _PLANTAR = ("heel", "sole", "toe")
 
 
 def _wart_signs(f: Facts) -> bool:
-    return (f.has("interrupted_dermatoglyphics", "black_dots")
-            or bool(f.imaging.dermoscopy & {"red_black_dots", "interrupted_dermatoglyphics"}))
+    return f.wart_signs
 
 
 def _papular(f: Facts) -> bool:
-    return (f.lesion.morphology in (None, "papule", "nodule")
-            and f.lesion.surface not in ("ulcerated", "necrotic", "crusted"))
+    return f.papular
 
 
 def _infection_urgent(f: Facts) -> bool:
@@ -989,3 +987,29 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D toxicity.",
          flag=("vitamin_d_excess", "refer"), refer_to="paediatric endocrinology"),
 )
+
+
+# --- Where each rule can fire -------------------------------------------------------------
+# A rule whose condition requires a site is evaluated only for lesions at that site: the engine
+# indexes the tables by site once (core.RULES_BY_SITE), so a knee lesion never walks the heel
+# rules. tests/unit/test_engine_speed.py checks on generated inputs that no listed rule fires
+# elsewhere, so the index cannot change an answer.
+_HEEL = frozenset({"heel"})
+_FOOT_SITES = frozenset({"heel", "sole", "toe", "foot_dorsum"})
+_PLANTAR_SITES = frozenset(_PLANTAR)
+SITE_BOUND: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("HS-SITE", "HS-SUBSITE", "HS-AGE-WINDOW", "HS-AGE-OUTSIDE", "HS-HIGH-RISK",
+                     "HS-STICKS-UNKNOWN", "HS-STICKS-DENIED", "HS-LOOK", "HS-SIZE-TYPICAL",
+                     "HS-INFLAMED", "HS-LATE", "MR-HEEL", "MIM-PILOMATRICOMA-HEEL", "MIM-PCFH",
+                     "MIM-PCFH-BIRTH", "MIM-PCFH-BILATERAL", "MIM-HEEL-PRICK-INFANT"), _HEEL),
+    **dict.fromkeys(("SCN-FOOT", "MIM-CYST-IMPLANTATION", "MIM-CALLUS", "MIM-CALLUS-PLAQUE",
+                     "LA-CYST", "LA-HORN"), _FOOT_SITES),
+    **dict.fromkeys(("MIM-WART-SIGNS", "MIM-WART-PLANTAR-SITE", "MIM-WART-SURFACE-PLANTAR"),
+                    _PLANTAR_SITES),
+    **dict.fromkeys(("ICC-SCROTUM", "MIM-SCROTAL-CYST"), frozenset({"scrotum"})),
+    "SCN-HEAD-NECK": frozenset({"head_neck", "face", "eyelid", "ear", "scalp"}),
+    "MIM-MILIA-FACE": frozenset({"face", "eyelid", "head_neck"}),
+    "MIM-MILIA-NEWBORN": frozenset({"face", "head_neck"}),
+    "MIM-SYRINGOMA": frozenset({"eyelid"}),
+}
+
