@@ -67,8 +67,8 @@ WORKUP_LABELS = {
     "vitamin_d_25oh": "25-hydroxyvitamin D",
     "albumin_or_ionised_calcium": "Albumin (for corrected calcium) or ionised calcium",
     "ionised_calcium": "Ionised calcium",
-    "infection_screen": "CRP, blood count and blood culture; X-ray or MRI of the calcaneus when "
-                        "the heel is involved",
+    "infection_screen": "CRP, blood count and blood culture (X-ray or MRI when bone may be "
+                        "involved)",
     "muscle_enzymes": "CK, aldolase, LDH, AST and myositis antibodies",
     "trp_fgf23": "Tubular reabsorption of phosphate and intact FGF23",
     "dermoscopy": "Dermoscopy",
@@ -124,7 +124,8 @@ class State:
             return
         current = self.workup.get(code)
         if current is None:
-            self.workup[code] = {"code": code, "what": WORKUP_LABELS[code], "priority": priority,
+            self.workup[code] = {"code": code, "what": _workup_what(self.facts, code),
+                                 "priority": priority,
                                  "reason": reason, "rule": rule_id}
             return
         if PRIORITY_ORDER[priority] < PRIORITY_ORDER[current["priority"]]:
@@ -142,6 +143,18 @@ WORKUP_ANALYTES: dict[str, tuple[str, ...]] = {
     "muscle_enzymes": ("creatine_kinase",),
     "trp_fgf23": ("tubular_reabsorption_phosphate", "fgf23_intact"),
 }
+
+
+def _workup_what(f: Facts, code: str) -> str:
+    """The test to order, without what is already recorded."""
+    if code == "infection_screen" and f.measured("crp"):
+        return "Blood count and blood culture (CRP is recorded)"
+    if code == "trp_fgf23":
+        if f.measured("tubular_reabsorption_phosphate"):
+            return "Intact FGF23 (TRP is recorded)"
+        if f.measured("fgf23_intact"):
+            return "Tubular reabsorption of phosphate (FGF23 is recorded)"
+    return WORKUP_LABELS[code]
 
 
 def _already_done(f: Facts, code: str) -> bool:
@@ -447,7 +460,7 @@ def _symptoms(f: Facts, entity: Entity) -> list[str]:
     if f.has("pain_limits_walking"):
         found.append("pain limits walking")
     elif f.painful and f.on_foot:
-        found.append("painful on the foot (pain with footwear)")
+        found.append("painful on the foot")
     elif f.painful:
         found.append("painful or tender")
     if f.ulcerated and entity.code in BENIGN_LOCAL:
@@ -456,6 +469,22 @@ def _symptoms(f: Facts, entity: Entity) -> list[str]:
             and entity.code in BENIGN_LOCAL):
         found.append(f"persisting at {age_words(f.age)}, past the expected window")
     return found
+
+
+def _specialty_word(specialty: str) -> str:
+    """The word that names a specialty in an option ("nephrology", "excision")."""
+    return specialty.split(" (")[0].split(";")[0].split("/")[0].split()[-1].lower()
+
+
+def _one_per_specialty(specialties: list[str]) -> list[str]:
+    """"paediatric nephrology (same day)" and "paediatric nephrology" are one referral: keep the
+    fuller wording, in the order first named."""
+    kept: dict[str, str] = {}
+    for text in specialties:
+        key = text.split(" (")[0].split(";")[0].split("/")[0]
+        if key not in kept or len(text) > len(kept[key]):
+            kept[key] = text
+    return list(dict.fromkeys(kept.values()))
 
 
 def _distinct(options: list[str]) -> list[str]:
@@ -473,7 +502,7 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
     f = state.facts
     category = entity.management
     reason_text, reason_source = split_source(entity.management_reason)
-    reasons = [f"Default for {entity.label}: {entity.management_reason}"]
+    reasons = [f"{entity.label}: {entity.management_reason}"]
     state.fire("MG-DEFAULT", f"Default management for {short(entity.code)}: {reason_text}",
                reason_source)
     options = list(entity.options)
@@ -506,7 +535,8 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
         floor = ACTION_TO_MINIMUM_MANAGEMENT.get(flag["action"])
         if floor and MANAGEMENT_RANK[floor] > MANAGEMENT_RANK[category]:
             category = floor
-            reasons.append(f"Raised to {words(floor)} by the red flag: {flag['message']} "
+            reasons.append(f"{sentence_start(words(floor))}, because of the red flag: "
+                           f"{flag['message']} "
                            f"{flag['source']}")
             state.fire("MG-FLAG-FLOOR", f"Management raised to {words(floor)}: no rule may "
                                         "keep it milder than an urgent or refer red flag.", "[M]")
@@ -531,10 +561,12 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
                        if flag.get("refer_to") and flag["action"] in ("urgent", "refer")]
         if entity.code in REFER_TO and entity.management in ("refer", "urgent"):
             specialties.append(REFER_TO[entity.code])
-        result["refer_to"] = list(dict.fromkeys(specialties))
-        if result["refer_to"] and not any(o.startswith(("Refer", "Paediatric", "Same-day"))
-                                          for o in options):
-            options.insert(0, f"Refer to {' and '.join(result['refer_to'])} [M].")
+        result["refer_to"] = _one_per_specialty(specialties)
+        # A referral no option names yet gets its own line.
+        unnamed = [sp for sp in result["refer_to"]
+                   if not any(_specialty_word(sp) in o.lower() for o in options)]
+        if unnamed:
+            options.append(f"Refer to {' and '.join(unnamed)} [M].")
     if not options:
         options.append("Act on the red flags above first [M].")
     result["options"] = _distinct(options)
@@ -572,7 +604,7 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
     if not f.measured("creatinine") and (f.mineral_abnormal or f.yes("renal_disease")
                                          or leading == MR):
         why = f.mineral_abnormal or ["renal disease recorded"]
-        need("renal_function", "essential" if f.yes("renal_disease") else "recommended",
+        need("renal_function", "recommended",
              f"No creatinine recorded, with {', '.join(why)}.", "[V R30][V R59]",
              "WU-RENAL-FUNCTION")
     abnormal_minerals = [a for a in ("calcium_total", "calcium_ionized", "phosphate")
@@ -580,15 +612,17 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
     if abnormal_minerals:
         names = ", ".join(LAB_NAMES[a] for a in abnormal_minerals)
         if not f.measured("pth"):
-            need("pth", "recommended", f"Abnormal {names}: PTH separates hyperparathyroidism "
-                                       "and CKD-MBD from other causes.", "[S]", "WU-PTH")
+            need("pth", "recommended", f"Abnormal {names}: PTH helps find the cause "
+                                       "(parathyroid, renal or vitamin D).", "[S]", "WU-PTH")
         if not f.measured("vitamin_d_25oh"):
             need("vitamin_d_25oh", "recommended", f"Abnormal {names}: check vitamin D status "
                                                   "(deficiency or excess).", "[S][V R89]",
                  "WU-VITAMIN-D")
         if f.lab_is("calcium_total", "high", "low") and not (f.measured("albumin")
                                                              or f.measured("calcium_ionized")):
-            need("albumin_or_ionised_calcium", "consider",
+            need("albumin_or_ionised_calcium",
+                 "essential" if ("calcium_total", "low") in f.critical
+                 or ("calcium_total", "high") in f.critical else "consider",
                  "Total calcium is abnormal and falls with low albumin: add albumin or ionised "
                  "calcium.", "[M]", "WU-ALBUMIN")
     if (f.yes("connective_tissue_disease") or f.yes("ctd_signs")) and not f.measured(
@@ -608,21 +642,22 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
                                        "calcinosis (white-yellow structureless areas).",
              "[V R53][V R18]", "WU-DERMOSCOPY")
     if f.imaging.xray is None and f.imaging.histology is None:
-        if calcinosis == "possible":
+        if calcinosis == "possible" and leading != "subcutaneous_fat_necrosis_with_hypercalcemia":
             need("xray", "recommended", "Calcinosis is possible but not shown: plain X-ray is "
                                         "sensitive for calcium.", "[V R76]", "WU-XRAY-POSSIBLE")
         elif leading in ("calcium_extravasation_calcinosis", MR, "metastatic_calcinosis_other",
                          "ctd_calcinosis", TC, "calciphylaxis"):
-            need("xray", "recommended", "X-ray shows the extent and depth of the deposits (after "
-                                        "IV calcium it may turn positive only at 1–3 weeks).",
-                 "[V R76][V R13]", "WU-XRAY-EXTENT")
+            text = "X-ray shows the extent and depth of the deposits"
+            text += (" (after IV calcium it may turn positive only at 1–3 weeks)."
+                     if f.yes("iv_calcium_received") else ".")
+            need("xray", "recommended", text, "[V R76][V R13]" if f.yes("iv_calcium_received")
+                 else "[V R76]", "WU-XRAY-EXTENT")
     cyst_or_fat = [c for c in ("epidermal_inclusion_cyst",
                                "precalcaneal_congenital_fibrolipomatous_hamartoma",
                                "pilomatricoma") if c in top]
     if f.imaging.ultrasound is None and f.imaging.histology is None and cyst_or_fat:
-        need("ultrasound", "consider", "Ultrasound separates calcification (shadowing) from a "
-                                       "cyst or fat: " + ", ".join(ENTITIES[c].label
-                                                                   for c in cyst_or_fat) + ".",
+        need("ultrasound", "consider", "Ultrasound separates calcification (shadowing) from "
+                                       + " or ".join(short(c) for c in cyst_or_fat) + ".",
              "[V R48][V R51]", "WU-ULTRASOUND")
     close = len(ranked) > 1 and ranked[1].score >= ranked[0].score - 1
     if (f.imaging.histology is None and close and calcinosis != "unlikely"
@@ -647,9 +682,10 @@ def _workup(state: State, ranked: list[EntityScore], calcinosis: str, category: 
         if ca_p_missing and "serum_calcium_phosphate" not in state.workup:
             text = (f"Classic presentation of {name} with no systemic clue: serum calcium and "
                     "phosphate are expected to be normal and routine labs add little.")
+            source = "[V R3][V R67][M]" if leading == HS else "[V R67][M]"
             state.not_needed["serum_calcium_phosphate"] = {
-                "code": "serum_calcium_phosphate", "reason": f"{text} [V R3][V R67][M]"}
-            state.fire("WU-NOT-NEEDED-LABS", text, "[V R3][V R67][M]")
+                "code": "serum_calcium_phosphate", "reason": f"{text} {source}"}
+            state.fire("WU-NOT-NEEDED-LABS", text, source)
         if (f.imaging.xray is None and f.imaging.ultrasound is None
                 and "xray" not in state.workup and "ultrasound" not in state.workup):
             text = "Imaging is not required for a classic presentation."
@@ -699,13 +735,17 @@ def _follow_up(state: State, entity: Entity, category: str,
         weeks, reason = 0, "Same-day assessment; further follow-up as the specialist directs."
     elif category == "refer":
         weeks = min(entity.follow_up_weeks or 4, 4)
-        reason = (f"Review within {weeks} weeks, after the specialist assessment, to check the "
-                  "referral happened and the lesion's course.")
+        reason = (f"Review within {weeks} weeks to check that the referral happened and how "
+                  "the lesion is doing.")
     elif category == "treat":
         weeks, reason = 4, "Review 4 weeks after treatment."
     else:
         weeks = entity.follow_up_weeks
-        reason = f"Recheck in {weeks} weeks to confirm the expected course of {short(entity.code)}."
+        if entity.window:
+            reason = (f"Recheck in {weeks} weeks to confirm the expected course of "
+                      f"{short(entity.code)}.")
+        else:
+            reason = f"Recheck in {weeks} weeks to check the lesion's course."
         if course["resolution_expected_by_age_months"]:
             reason += (" Resolution expected by "
                        f"{age_words(course['resolution_expected_by_age_months'][1])} of age.")

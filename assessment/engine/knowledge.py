@@ -362,8 +362,9 @@ PLAUSIBILITY: dict[str, Plausibility] = {
 REFER_TO: dict[str, str] = {
     "metastatic_calcinosis_renal_failure": "paediatric nephrology",
     "calciphylaxis": "paediatric nephrology (same day)",
-    "metastatic_calcinosis_other": "paediatric endocrinology",
-    "tumoral_calcinosis": "paediatric endocrinology/metabolic bone",
+    "metastatic_calcinosis_other": "paediatric endocrinology/metabolic bone",
+    "tumoral_calcinosis": "paediatric endocrinology/metabolic bone (orthopaedics for disabling "
+                          "masses)",
     "ctd_calcinosis": "paediatric rheumatology",
     "pilomatricoma": "paediatric surgery or dermatology for excision",
     "osteomyelitis": "paediatric orthopaedics and infectious diseases (same day)",

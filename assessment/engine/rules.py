@@ -103,7 +103,9 @@ def _site_words(f: Facts) -> str:
     where = words(f.site)
     if f.lesion.heel_subsite:
         where = f"{words(f.lesion.heel_subsite)} {where}"
-    if f.lesion.laterality in ("left", "right", "bilateral"):
+    if f.lesion.laterality == "bilateral":
+        return f"both {where}s" if f.site == "heel" else f"{where} on both sides"
+    if f.lesion.laterality in ("left", "right"):
         where = f"{f.lesion.laterality} {where}"
     return where
 
@@ -113,6 +115,20 @@ def _no_cause(f: Facts) -> bool:
             and not f.any_yes(("renal_disease", "connective_tissue_disease", "ctd_signs",
                                "iv_calcium_received", "perinatal_asphyxia_or_cooling"))
             and not f.metastatic_evidence)
+
+
+def _no_cause_text(f: Facts) -> str:
+    unknown = [words(k) for k in ("local_trauma_at_site", "iv_calcium_received",
+                                  "renal_disease") if f.unknown(k)]
+    if unknown:
+        return ("No local injury, procedure or metabolic disorder is recorded, but "
+                + ", ".join(unknown) + " " + ("is" if len(unknown) == 1 else "are")
+                + " not answered: idiopathic only once these are excluded.")
+    return "No local injury, procedure or metabolic disorder is recorded: idiopathic by exclusion."
+
+
+def _onset_words(f: Facts) -> str:
+    return "at birth" if f.onset_age < 1 / 30 else f"at about {age_words(f.onset_age)}"
 
 
 def _in_window(f: Facts) -> bool:
@@ -171,7 +187,8 @@ def _infection_urgent_reason(f: Facts) -> str:
 EVIDENCE_RULES: tuple[Rule, ...] = (
     # --- Heel-stick nodule (H1-H3, entity card 3.1) --------------------------------------
     Rule("HS-SITE", "[V R3][V R5]", lambda f: f.on_heel,
-         lambda f: f"Lesion on the {_site_words(f)}, where heel-stick nodules occur.",
+         lambda f: f"Lesion on the {_site_words(f)}, where heel-stick nodules occur."
+         .replace("on the both", "on both"),
          scores=((HS, 2),)),
     Rule("HS-SUBSITE", "[V R9][M]",
          lambda f: f.on_heel and f.lesion.heel_subsite in ("medial", "lateral"),
@@ -182,11 +199,11 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f"Site is the {words(f.site)}: heel-stick nodules are confined to the heels.",
          scores=((HS, -6),)),
     Rule("HS-AGE-WINDOW", "[V R3]", lambda f: f.on_heel and _in_window(f),
-         lambda f: f"First noticed at about {age_words(f.onset_age)}, inside the 4–12-month "
+         lambda f: f"First noticed {_onset_words(f)}, inside the 4–12-month "
                    "window in which heel-stick nodules appear.",
          scores=((HS, 2),)),
     Rule("HS-AGE-OUTSIDE", "[V R3][V R5]", lambda f: f.on_heel and not _in_window(f),
-         lambda f: f"First noticed at about {age_words(f.onset_age)}, outside the usual "
+         lambda f: f"First noticed {_onset_words(f)}, outside the usual "
                    "4–12-month window; this lowers the likelihood but does not exclude a "
                    "heel-stick nodule.",
          scores=((HS, -1),)),
@@ -227,12 +244,10 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
                    "years should make one reconsider wart, epidermal cyst or SCN.",
          scores=((HS, -2), (VP, 1), (EIC, 1), (SCN, 1)), qualifies=False),
     # --- Idiopathic (H4, cards 3.4 and 3.5) -----------------------------------------------
-    Rule("ID-NO-CAUSE", "[V R1]", _no_cause,
-         "No local injury, procedure or metabolic disorder is recorded: idiopathic by "
-         "exclusion.", scores=((SCN, 2), (MICC, 2)), qualifies=False),
-    Rule("ICC-NO-CAUSE", "[V R1]", _no_cause,
-         "No local injury, procedure or metabolic disorder is recorded: idiopathic by "
-         "exclusion.", scores=((ICC, 2),), qualifies=False),
+    Rule("ID-NO-CAUSE", "[V R1]", _no_cause, lambda f: _no_cause_text(f),
+         scores=((SCN, 2), (MICC, 2)), qualifies=False),
+    Rule("ICC-NO-CAUSE", "[V R1]", _no_cause, lambda f: _no_cause_text(f),
+         scores=((ICC, 2),), qualifies=False),
     Rule("ICC-DEEP", "[V R1][V R18][M]",
          lambda f: _no_cause(f) and bool(f.calcium_clinical or f.calcium_shown)
          and f.lesion.surface not in ("verrucous", "hyperkeratotic") and not _wart_signs(f)
@@ -261,7 +276,9 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("SCN-LOOK", "[V R26]",
          lambda f: _papular(f) and (f.size is None or f.size <= 10)
          and (f.calcium_clinical or (f.lesion.surface == "verrucous" and f.whiteish)),
-         "Yellow-white firm papule (two-thirds of SCN are warty), as described for SCN.",
+         lambda f: ("Yellow-white warty papule: two-thirds of SCN are warty."
+                    if f.lesion.surface == "verrucous" else
+                    "Yellow-white firm papule, as described for SCN."),
          scores=((SCN, 1),)),
     Rule("MICC-MULTIPLE-ACRAL", "[V R18][V R20][V R22]",
          lambda f: f.multiple and (f.lesion.distribution == "acral"
@@ -270,7 +287,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          scores=((MICC, 3),)),
     Rule("MICC-DOWN", "[V R22][V R18]", lambda f: f.yes("down_syndrome"),
          "Down syndrome: present in up to two-thirds of children with MICC.",
-         scores=((MICC, 3), (SYR, 1))),
+         scores=((MICC, 3),)),
     Rule("MICC-SOLITARY", "[V R22]", lambda f: f.lesion.count == 1,
          "Solitary lesion: MICC is almost always multiple; a solitary idiopathic lesion is "
          "better called SCN.", scores=((MICC, -3),)),
@@ -292,7 +309,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     # --- Iatrogenic (H7, cards 3.2 and 3.3) -----------------------------------------------
     Rule("EX-AT-SITE", "[V R14][V R17]", lambda f: f.yes("iv_calcium_at_lesion_site"),
          "IV calcium was given at this site or limb: iatrogenic even when no extravasation "
-         "was documented.", scores=((EX, 5), (PHL, 1))),
+         "was documented.", scores=((EX, 5),)),
     Rule("EX-RECEIVED", "[V R17]",
          lambda f: f.yes("iv_calcium_received") and not f.yes("iv_calcium_at_lesion_site"),
          "IV calcium was received (site not recorded as this one); calcinosis has occurred at "
@@ -303,7 +320,7 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "No IV calcium was received.", scores=((EX, -6),)),
     Rule("EX-LINEAR", "[V R14][V R77b]", lambda f: f.has("linear_along_vein"),
          "Linear along a vein: extravasation and venous calcification follow the vein.",
-         scores=((EX, 2), (PHL, 2))),
+         scores=((EX, 2),)),
     Rule("EX-EARLY-INFLAMMATION", "[V R16][V R13]",
          lambda f: bool(f.inflammation) and f.yes("iv_calcium_received"),
          lambda f: f"{sentence_start(', '.join(f.inflammation))} after IV calcium: erythema and "
@@ -326,7 +343,8 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("DT-NO-CALCIUM-SIGNS", "[V R76][M]",
          lambda f: f.yes("local_trauma_at_site") and not (f.calcium_clinical or f.calcium_shown),
          "No sign of calcium at the injury (a white-yellow hard lesion, chalk or a radiopaque "
-         "X-ray): the injury may have left something else.", scores=((DT, -2),)),
+         "X-ray): a haematoma, a foreign body or a scar is as likely as calcium.",
+         scores=((DT, -2),)),
     Rule("MIM-SCAR-NODULE", "[M]",
          lambda f: f.yes("local_trauma_at_site") and f.lesion.morphology in ("papule", "nodule",
                                                                           "subcutaneous_nodule"),
@@ -340,8 +358,10 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
     Rule("MIM-CYST-IMPLANTATION", "[V R54][V R55]",
          lambda f: f.on_foot and (f.yes("local_trauma_at_site")
                                   or (f.on_heel and f.yes("neonatal_heel_sticks"))),
-         "A penetrating injury (a heel prick counts) can implant epidermis: an epidermal "
-         "inclusion cyst on the sole.", scores=((EIC, 1),)),
+         lambda f: ("Heel pricks can implant epidermis: an epidermal inclusion cyst at a "
+                    "puncture site." if not f.yes("local_trauma_at_site") else
+                    "A penetrating injury can implant epidermis: an epidermal inclusion cyst "
+                    "on the sole."), scores=((EIC, 1),)),
     Rule("CTD-KNOWN", "[V R38]", lambda f: f.yes("connective_tissue_disease"),
          "Connective tissue disease (JDM, SLE or scleroderma) is diagnosed.",
          scores=((CTD, 5),)),
@@ -354,7 +374,8 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: (sentence_start(words(f.lesion.distribution)) + " distribution"
                     if f.lesion.distribution in ("periarticular", "widespread")
                     else "Site " + words(f.site))
-         + ": a typical site of JDM calcinosis (elbows, knees, trunk, hands, buttocks).",
+         + ": a typical site of JDM calcinosis (elbows, knees, thighs, trunk, hands, "
+           "buttocks).",
          scores=((CTD, 1),), qualifies=False),
     Rule("CTD-EXCLUDE", "[V R38][V R40]",
          lambda f: f.age >= 24 and not f.yes("connective_tissue_disease")
@@ -521,8 +542,8 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "Hyperkeratotic surface: keratin (a horn, wart or callus) rather than calcium.",
          scores=each(TRUE_CALCINOSIS, -2), qualifies=False),
     Rule("CA-CHALKY", "[V R3][V R5][V R50]", lambda f: f.has("chalky_discharge"),
-         "Chalky white material extrudes: calcinosis migrating to the surface (pilomatricoma "
-         "can extrude too).", scores=each(CALCINOSIS_ENTITIES, 1), qualifies=False),
+         "Chalky white material extrudes: calcinosis migrating to the surface.",
+         scores=each(CALCINOSIS_ENTITIES, 1), qualifies=False),
     Rule("CA-LOOK-NOT-CALCIUM", "[V R3][M]",
          lambda f: f.lesion.consistency in ("soft", "fluctuant") and not f.calcium_shown,
          lambda f: f"{f.lesion.consistency.capitalize()} consistency: calcium deposits are "
@@ -545,7 +566,8 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          and f.lesion.color in ("white", "white_yellow", "yellow", "skin_colored")
          and f.lesion.surface in ("smooth", "umbilicated", "verrucous")
          and (f.size is None or f.size <= 6),
-         "Small white papule: molluscum looks alike (but is soft, pearly and umbilicated).",
+         lambda f: f"Small {words(f.lesion.color)} papule: molluscum looks alike (but is soft, "
+                   "pearly and umbilicated).",
          scores=((MC, 0.5),)),
     Rule("LA-MILIA", "[V R3]",
          lambda f: _papular(f) and f.whiteish and f.size is not None and f.size <= 3,
@@ -557,8 +579,10 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "White, firm papule on the foot: an early cutaneous horn is white keratin (it grows "
          "into a column).", scores=((CH, 0.5),)),
     Rule("LA-PILOMATRICOMA", "[V R3][V R50]",
-         lambda f: _papular(f) and f.hard and (f.whiteish or f.lesion.color == "bluish")
-         and (f.size is None or f.size >= 3),
+         lambda f: (f.papular or f.lesion.morphology == "subcutaneous_nodule") and f.hard
+         and (f.whiteish or f.lesion.color in ("bluish", "skin_colored"))
+         and (f.size is None or f.size >= 3) and not f.metastatic_evidence
+         and f.lesion.count <= 3,
          lambda f: f"{sentence_start(words(f.lesion.consistency))} {words(f.lesion.color)} "
                    f"{words(f.lesion.morphology or 'papule')}: pilomatricoma is calcified and "
                    "rock-hard.",
@@ -681,10 +705,10 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          "Shrinking since the injury: a resolving haematoma.", scores=((HEM, 1),)),
     Rule("MIM-PHLEBITIS", "[M]",
          lambda f: f.has("linear_along_vein") and bool(f.inflammation),
-         "Inflamed and linear along a vein: infusion phlebitis.", scores=((PHL, 2),)),
+         "Inflamed and linear along a vein: infusion phlebitis.", scores=((PHL, 4),)),
     Rule("MIM-SYRINGOMA", "[V R18][V R23]", lambda f: f.site == "eyelid",
          "Eyelid papules: syringomas are periorbital (and coexist with MICC in Down syndrome, "
-         "which is acral).", scores=((SYR, 4), (MICC, -2))),
+         "which is acral; SCN is usually solitary).", scores=((SYR, 5), (MICC, -2), (SCN, -2))),
 )
 
 
@@ -752,7 +776,8 @@ def _critical_rule(limit: catalog.CriticalLimit, when: Callable[[Facts], bool] |
         f"RF-{code.upper().replace('_', '-')}", limit.source,
         when or (lambda f: key in f.critical),
         lambda f: critical_text(f, f.critical[key]),
-        flag=(code, "urgent"), option=CRITICAL_OPTION)
+        flag=(code, "urgent"), option=CRITICAL_OPTION,
+        refer_to="same-day paediatric assessment")
 
 
 _ION_HIGH = ("calcium_ionized", "high")
@@ -794,6 +819,7 @@ def _critical_rules() -> tuple[Rule, ...]:
             lambda f: critical_text(f, f.critical[_ION_HIGH])
             + " In an infant: risk of hypercalcaemic crisis and nephrocalcinosis.",
             flag=("ionised_calcium_above_1_6_infant", "urgent"),
+            refer_to="paediatric endocrinology (same day)",
             option="Admit for hypercalcaemia management; renal ultrasound for nephrocalcinosis "
                    "[V R45]."))
     return tuple(rules)
@@ -801,6 +827,11 @@ def _critical_rules() -> tuple[Rule, ...]:
 
 # Listed first among the red flags, so that a critical value is the first thing read.
 CRITICAL_RULES: tuple[Rule, ...] = _critical_rules()
+
+
+# A disease that explains a growing deposit: not a reason to suspect a neoplasm.
+SYSTEMIC_EXPLANATIONS = (*METASTATIC_CAUSES, "renal_disease", "connective_tissue_disease",
+                         "ctd_signs")
 
 
 def _mineral_specialty(f: Facts) -> str:
@@ -826,7 +857,10 @@ def _neoplasm_signs(f: Facts) -> bool:
     if f.has("tent_sign", "faceted"):
         return True
     if (f.inflammation or f.site == "scrotum" or f.any_yes(LOCAL_CAUSES) or not f.hard
-            or _wart_signs(f) or f.lesion.surface in ("verrucous", "hyperkeratotic")):
+            or _wart_signs(f) or f.lesion.surface in ("verrucous", "hyperkeratotic")
+            or f.imaging.histology is not None or f.metastatic_evidence or f.ischaemic_signs
+            or f.any_yes(SYSTEMIC_EXPLANATIONS)
+            or f.lesion.distribution in ("periarticular", "widespread")):
         return False
     return f.lesion.color == "bluish" or (f.lesion.trend == "growing" and not f.on_foot)
 
@@ -834,6 +868,14 @@ def _neoplasm_signs(f: Facts) -> bool:
 # --- Red flags: each with its minimum action (KNOWLEDGE.md section 5) -----------------------
 RED_FLAG_RULES: tuple[Rule, ...] = (
     *CRITICAL_RULES,
+    Rule("RF-TUMOUR-LYSIS", "[M]",
+         lambda f: f.yes("malignancy") and ("phosphate", "high") in f.critical,
+         "Malignancy with a critical phosphate: tumour lysis syndrome until proved otherwise. "
+         "Give IV calcium only for symptomatic hypocalcaemia (calcium and phosphate "
+         "precipitate).", flag=("tumour_lysis", "urgent"),
+         refer_to="paediatric oncology (same day)",
+         option="Tumour lysis: hyperhydration, phosphate and potassium monitoring with the "
+                "oncology team; IV calcium only for symptomatic hypocalcaemia [M]."),
     Rule("RF-CALCIUM-LOW-SEVERE", "[V R95]", _calcium_severe_low, _calcium_severe_low_text,
          flag=("calcium_total_below_1_9", "refer"), refer_to="paediatrics (same day)"),
     Rule("RF-CALCIPHYLAXIS", "[V R35][V R36][V R37]",
@@ -858,6 +900,12 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          workup=("infection_screen", "essential"),
          option="Same-day assessment: CRP, blood count and blood culture; X-ray or MRI of the "
                 "calcaneus; drainage if fluctuant [V R10]."),
+    Rule("RF-INFECTION-YOUNG-INFANT", "[M]",
+         lambda f: _infection_urgent(f) and f.age < 3 and f.yes("fever"),
+         "Fever in an infant under 3 months: full septic screen and empirical IV antibiotics "
+         "without waiting for results.", flag=("febrile_young_infant", "urgent"),
+         option="Admit: blood and urine cultures (lumbar puncture as indicated) and empirical "
+                "IV antibiotics now [M]."),
     Rule("RF-INFECTION-LOCAL", "[V R10][M]", _infection_local,
          lambda f: f"Possible abscess: {', '.join(f.inflammation)}"
                    + (" with a raised CRP" if f.lab_is("crp", "high") else "")
@@ -872,8 +920,9 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          lambda f: bool(f.inflammation) and not _infection_urgent(f)
          and not _infection_local(f),
          lambda f: f"{sentence_start(', '.join(f.inflammation))} at the lesion: exclude "
-                   "cellulitis or abscess before accepting a benign reading (extravasation "
-                   "calcinosis is often mistaken for infection, and the reverse).",
+                   "cellulitis or abscess before accepting a benign reading"
+                   + (" (extravasation calcinosis is often mistaken for infection, and the "
+                      "reverse)." if f.yes("iv_calcium_received") else "."),
          flag=("exclude_infection", "review"), workup=("infection_screen", "recommended"),
          option="Examine for cellulitis or abscess (warmth, fluctuance, fever, a red streak); "
                 "CRP and blood count if unsure [V R10][M]."),
@@ -894,7 +943,9 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is at or above 70: high risk of metastatic "
                    "calcification.", flag=("calcium_phosphate_product_high", "refer"),
          refer_to=lambda f: _mineral_specialty(f)),
-    Rule("RF-CAXP-TARGET", "[V R31]", lambda f: f.caxp_above_target and not f.caxp_high,
+    # KDOQI's targets are for children with CKD: read only beside renal impairment.
+    Rule("RF-CAXP-TARGET", "[V R31]",
+         lambda f: f.caxp_above_target and not f.caxp_high and bool(f.renal_impairment),
          lambda f: f"Ca×P {f.caxp:.1f} mg²/dL² is above the KDOQI paediatric CKD target "
                    f"({f.caxp_target:g} mg²/dL² at this age).",
          flag=("calcium_phosphate_product_above_target", "refer"),
@@ -904,9 +955,10 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
                    "needs nephrology.", flag=("renal_failure", "refer"),
          refer_to="paediatric nephrology",
          option="Paediatric nephrology: phosphate, PTH and dialysis management [V R31]."),
-    Rule("RF-MINERALS", "[V R2][V R31]",
-         lambda f: any(f.lab_is(a, "high") for a in ("calcium_total", "calcium_ionized",
-                                                     "phosphate")),
+    # Not when a critical flag already names every abnormal mineral: one flag per finding.
+    Rule("RF-MINERALS", "[V R1][S]",
+         lambda f: any(f.lab_is(a, "high") and (a, "high") not in f.critical
+                       for a in ("calcium_total", "calcium_ionized", "phosphate")),
          lambda f: "Abnormal mineral results for age: "
                    + ", ".join(r for r in f.mineral_abnormal if not r.startswith("Ca×P")) + ".",
          flag=("abnormal_calcium_or_phosphate", "refer"),
@@ -985,7 +1037,9 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          flag=("lab_interval_not_paediatric", "review")),
     Rule("RF-VITAMIN-D-EXCESS", "[M]", lambda f: f.vitamin_d_toxic,
          "25-hydroxyvitamin D above 150 ng/mL: possible vitamin D toxicity.",
-         flag=("vitamin_d_excess", "refer"), refer_to="paediatric endocrinology"),
+         flag=("vitamin_d_excess", "refer"),
+         refer_to="paediatric endocrinology/metabolic bone",
+         option="Stop all vitamin D and calcium supplements now [M]."),
 )
 
 

@@ -129,7 +129,8 @@ def test_calcium_14_5_mg_dl_is_urgent_not_only_refer() -> None:
     assert ("total calcium 14.5 mg/dL (3.62 mmol/L) is above the critical limit of 13 mg/dL "
             "(3.24 mmol/L)") in first["message"]
     # The refer flag for abnormal minerals stays, after it.
-    assert "abnormal_calcium_or_phosphate" in [f["code"] for f in out["red_flags"][1:]]
+    # One flag per finding: the critical flag names the calcium, no second "abnormal" flag.
+    assert "abnormal_calcium_or_phosphate" not in [f["code"] for f in out["red_flags"]]
 
 
 def seed_b_crusted() -> dict[str, Any]:
@@ -229,7 +230,7 @@ def test_no_other_rule_lowers_a_critical_value() -> None:
                          labs=[lab("phosphate", 0.3, "mmol/L")]))
     assert out["management"]["category"] == "urgent"
     assert "MG-TREAT-SYMPTOMATIC" in fired(out)
-    assert out["management"]["reasons"][-1].startswith("Raised to urgent by the red flag: "
+    assert out["management"]["reasons"][-1].startswith("Urgent, because of the red flag: "
                                                        "Critical value: phosphate 0.3 mmol/L")
     assert out["management"]["options"][0].startswith("Act on the critical result today")
 
