@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import labs as catalog
-from .facts import CAXP_HIGH_RISK, LAB_NAMES, Facts
+from .facts import CAXP_HIGH_RISK, LAB_NAMES, METASTATIC_CAUSES, Facts
 from .knowledge import ENTITIES, ENTITY_ORDER, PLAUSIBILITY, REFER_TO, Entity, short
 from .rules import (
     EVIDENCE_RULES,
@@ -506,6 +506,12 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
     state.fire("MG-DEFAULT", f"Default management for {short(entity.code)}: {reason_text}",
                reason_source)
     options = list(entity.options)
+    known_causes = f.any_yes(METASTATIC_CAUSES)
+    if entity.code == "metastatic_calcinosis_other" and known_causes:
+        # The cause is recorded: treat it, rather than look for it.
+        options = [f"Paediatric endocrinology: treat the recorded cause "
+                   f"({', '.join(words(k) for k in known_causes)}) and its hypercalcaemia "
+                   "[S][M]."]
     infection = any(flag["code"] in INFECTION_FLAGS for flag in state.flags)
 
     # Only what has an active treatment is escalated for symptoms (a tender haematoma is not).

@@ -696,6 +696,13 @@ EVIDENCE_RULES: tuple[Rule, ...] = (
          lambda f: f.on_heel and f.age < 3 and bool(f.inflammation),
          "Inflamed heel lesion in a young infant, weeks after neonatal heel pricks: abscess or "
          "calcaneal osteomyelitis.", scores=((CELL, 3), (OM, 3))),
+    Rule("MIM-OSTEOMYELITIS-DEEP", "[V R10]",
+         lambda f: f.age < 12 and f.lesion.morphology == "swelling"
+         and f.lesion.consistency != "fluctuant"
+         and (f.yes("fever") or f.lab_is("crp", "high")) and bool(f.inflammation),
+         "Deep, diffuse, non-fluctuant swelling with fever or a raised CRP in an infant: "
+         "osteomyelitis of the underlying bone rather than a skin abscess (MRI is the test; "
+         "X-ray is normal early).", scores=((OM, 3),)),
     Rule("MIM-HEMATOMA", "[M]",
          lambda f: f.yes("local_trauma_at_site") and f.lesion.color in ("bluish", "violaceous"),
          "Bluish or violaceous after injury: a haematoma.", scores=((HEM, 4),)),
@@ -798,7 +805,7 @@ def _calcium_severe_low_text(f: Facts) -> str:
     limit = f"{catalog.CALCIUM_TOTAL_SEVERE_LOW:g} mmol/L"
     if r.unit != "mmol/L":
         value += f" ({_shown(si, 2, catalog.CALCIUM_TOTAL_SEVERE_LOW)} mmol/L)"
-        limit += f" ({catalog.CALCIUM_TOTAL_SEVERE_LOW * 4.008:.4g} mg/dL)"
+        limit += f" ({catalog.CALCIUM_TOTAL_SEVERE_LOW * 4.008:.3g} mg/dL)"
     return (f"Total calcium {value} is low for age and below {limit}, a level that predicts "
             "high-dependency or intensive care admission in children (critical below 1.63 "
             "mmol/L): same-day discussion with paediatrics; repeat with ionised calcium and "
@@ -877,7 +884,7 @@ RED_FLAG_RULES: tuple[Rule, ...] = (
          option="Tumour lysis: hyperhydration, phosphate and potassium monitoring with the "
                 "oncology team; IV calcium only for symptomatic hypocalcaemia [M]."),
     Rule("RF-CALCIUM-LOW-SEVERE", "[V R95]", _calcium_severe_low, _calcium_severe_low_text,
-         flag=("calcium_total_below_1_9", "refer"), refer_to="paediatrics (same day)"),
+         flag=("calcium_total_below_1_9", "refer"), refer_to="same-day paediatric assessment"),
     Rule("RF-CALCIPHYLAXIS", "[V R35][V R36][V R37]",
          lambda f: bool(f.ischaemic_signs) and bool(f.renal_impairment),
          lambda f: f"Possible calciphylaxis: {', '.join(f.ischaemic_signs)} with "
