@@ -207,55 +207,100 @@ def _is_shared(rule: Rule) -> tuple[bool, bool]:
     return ups > SHARED_ENTITY_COUNT, downs > SHARED_ENTITY_COUNT
 
 
-SHARED = {rule.id: _is_shared(rule) for rule in (*EVIDENCE_RULES, *RED_FLAG_RULES)}
 
 
-def _apply(state: State, rule: Rule) -> None:
-    text = rule.text(state.facts) if callable(rule.text) else rule.text
-    sentence = f"{text} {rule.source}"
+class Compiled:
+    """A rule prepared once for the loop: its static sentence, its points split by sign and
+    whether its sentence is shared (stated once under the classification)."""
+
+    __slots__ = (
+        "downs",
+        "flag",
+        "id",
+        "option",
+        "qualifies",
+        "refer_to",
+        "rule",
+        "shared_against",
+        "shared_for",
+        "source",
+        "static",
+        "text",
+        "ups",
+        "when",
+        "workup",
+    )
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.source = rule.source
+        self.when = rule.when
+        self.text = rule.text
+        self.static = None if callable(rule.text) else rule.text
+        self.shared_for, self.shared_against = _is_shared(rule)
+        self.ups = tuple((e, p) for e, p in rule.scores if p > 0)
+        self.downs = tuple((e, p) for e, p in rule.scores if p < 0)
+        self.qualifies = rule.qualifies
+        self.flag = rule.flag
+        self.refer_to = rule.refer_to
+        self.workup = rule.workup
+        self.option = rule.option
+
+
+def _apply(state: State, rule: Rule | Compiled) -> None:
+    c = rule if isinstance(rule, Compiled) else COMPILED[rule.id]
+    f = state.facts
+    text = c.static if c.static is not None else c.text(f)  # type: ignore[operator]
+    source = c.source
+    sentence = f"{text} {source}"
     # Each rule is walked once per assessment, so no duplicate check is needed here.
-    state.fired_ids.add(rule.id)
-    state.fired.append({"id": rule.id, "text": text, "source": rule.source})
-    shared_for, shared_against = SHARED[rule.id]
-    if shared_for:
+    state.fired_ids.add(c.id)
+    state.fired.append({"id": c.id, "text": text, "source": source})
+    scores = state.scores
+    if c.shared_for:
         state.shared_for.append(sentence)
-    if shared_against and not shared_for:
+    elif c.shared_against:
         # A finding for calcium is against the mimics by implication: stated once, as "for".
         state.shared_against.append(sentence)
-    for entity, points in rule.scores:
-        score = state.scores.get(entity)
+    for entity, points in c.ups:
+        score = scores.get(entity)
         if score is None:
-            score = state.scores[entity] = EntityScore(entity)
+            score = scores[entity] = EntityScore(entity)
         score.score += points
-        if points > 0:
-            if not shared_for:
-                score.supporting.append(sentence)
-            if rule.qualifies:
-                score.qualified = True
-                score.specific_points += points
-        elif not shared_against:
+        if not c.shared_for:
+            score.supporting.append(sentence)
+        if c.qualifies:
+            score.qualified = True
+            score.specific_points += points
+    for entity, points in c.downs:
+        score = scores.get(entity)
+        if score is None:
+            score = scores[entity] = EntityScore(entity)
+        score.score += points
+        if not c.shared_against:
             score.against.append(sentence)
-    if rule.flag:
-        code, action = rule.flag
-        flag = {"code": code, "message": text, "action": action, "source": rule.source,
-                "rule": rule.id}
-        if rule.refer_to is not None:
-            flag["refer_to"] = (rule.refer_to(state.facts) if callable(rule.refer_to)
-                                else rule.refer_to)
+    if c.flag:
+        code, action = c.flag
+        flag = {"code": code, "message": text, "action": action, "source": source,
+                "rule": c.id}
+        if c.refer_to is not None:
+            flag["refer_to"] = c.refer_to(f) if callable(c.refer_to) else c.refer_to
         state.flags.append(flag)
-    if rule.workup:
-        code, priority = rule.workup
-        state.add_workup(code, priority, sentence, rule.id)
-    if rule.option and rule.option not in state.options:
-        state.options.append(rule.option)
+    if c.workup:
+        code, priority = c.workup
+        state.add_workup(code, priority, sentence, c.id)
+    if c.option and c.option not in state.options:
+        state.options.append(c.option)
 
 
 def _plausibility(state: State) -> None:
     """Argue against each listed entity outside its age or site window, saying so."""
     f = state.facts
-    for score in state.scores.values():
-        window = PLAUSIBILITY.get(score.code) if score.qualified else None
-        if window is None:
+    scores = state.scores
+    for code, window in PLAUSIBILITY.items():  # dict order: the output stays byte-identical
+        score = scores.get(code)
+        if score is None or not score.qualified:
             continue
         reasons = []
         if window.ages is not None and not window.ages[0] <= f.age <= window.ages[1]:
@@ -288,9 +333,8 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
     f = Facts(findings)
     # Entities get a score row when a rule first moves them (most never are).
     state = State(facts=f, scores={})
-    for when, rule in RULES_BY_SITE[f.site]:
-        if when(f):
-            _apply(state, rule)
+    for rule in [c for c in RULES_BY_SITE[f.site] if c.when(f)]:
+        _apply(state, rule)
     _plausibility(state)
 
     ranked = _ranked(state)
@@ -348,12 +392,12 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
 
 
 EARLY_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if not rule.late)
-# (condition, rule) pairs read once: the loop runs a few hundred times per assessment.
-EARLY_RULES = tuple((rule.when, rule) for rule in (*EVIDENCE_RULES, *EARLY_FLAG_RULES))
-# The same, per site: rules bound to other sites (rules.SITE_BOUND) cannot fire and are skipped.
+COMPILED = {rule.id: Compiled(rule) for rule in (*EVIDENCE_RULES, *RED_FLAG_RULES)}
+# Evidence and early flag rules in table order, per site: rules bound to other sites
+# (rules.SITE_BOUND) cannot fire there and are skipped.
 RULES_BY_SITE = {
-    site: tuple(pair for pair in EARLY_RULES
-                if pair[1].id not in SITE_BOUND or site in SITE_BOUND[pair[1].id])
+    site: tuple(COMPILED[rule.id] for rule in (*EVIDENCE_RULES, *EARLY_FLAG_RULES)
+                if rule.id not in SITE_BOUND or site in SITE_BOUND[rule.id])
     for site in SITES
 }
 LATE_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if rule.late)
@@ -819,8 +863,10 @@ def _sources(state: State) -> dict[str, str]:
     tags_seen: set[str] = set()
     for source in {item["source"] for item in state.fired}:
         refs, tags = _cited(source)
-        cited.update(refs)
-        tags_seen.update(tags)
+        if refs:
+            cited.update(refs)
+        if tags:
+            tags_seen.update(tags)
     result = {code: REFERENCES[code] for code in sorted(cited, key=REFERENCE_ORDER.__getitem__)}
     for tag in sorted(tags_seen):
         result[tag] = EVIDENCE_TAGS[tag]

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any
 
 from . import labs as catalog
 from .validation import WEEKS_PER_MONTH, Findings
 from .vocab import words
+
+
+class cached_property:
+    """functools.cached_property without its per-instance lock (Python 3.11 takes one on every
+    first read): Facts lives in one thread, and the engine reads a dozen of these per
+    assessment."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 LAB_NAMES = {
     "calcium_total": "total calcium", "calcium_ionized": "ionised calcium",
