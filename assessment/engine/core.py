@@ -82,6 +82,7 @@ WORKUP_LABELS = {
 _TAGS = re.compile(r"\s*(\[(?:V R\d+b?|S|M)[^\]]*\])")
 
 
+@lru_cache(maxsize=4096)
 def split_source(text: str) -> tuple[str, str]:
     """Separate trailing source tags from a sentence: ("Text.", "[V R3][M]")."""
     tags = "".join(m.group(1) for m in _TAGS.finditer(text))
