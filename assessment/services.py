@@ -343,22 +343,31 @@ def assessment_run(*, patient: Patient, encounter: Encounter, lesion: Lesion,
     data = contract_input(patient=patient, encounter=encounter, lesion=lesion,
                           observation=observation, labs=labs, imaging=imaging)
     output = engine.assess(data)
+    return _assessment_save(observation=observation, version=observation.version, data=data,
+                            output=output,
+                            age_months=age_in_months(patient.date_of_birth, encounter.date),
+                            seen_on=encounter.date, user=user)
+
+
+def _assessment_save(*, observation: LesionObservation, version: int, data: dict[str, Any],
+                     output: dict[str, Any], age_months: Any, seen_on: Any,
+                     user: AbstractBaseUser) -> Assessment:
+    """Store one engine result with the fields lists filter on, denormalised from the output."""
     primary = next((s["code"] for s in output["subtypes"] if s["role"] == "primary"), "")
-    interval = output["follow_up"]["interval_weeks"]
     assessment = Assessment(
         observation=observation,
-        observation_version=observation.version,
+        observation_version=version,
         input_json=data,
         output_json=output,
         contract_version=output["contract"],
         ruleset_version=output["ruleset_version"],
-        age_months=age_in_months(patient.date_of_birth, encounter.date),
+        age_months=age_months,
         leading_entity=output["leading_entity"]["code"],
         primary_subtype=primary,
         management_category=output["management"]["category"],
         calcinosis=output["calcinosis"],
         urgent=any(flag["action"] == "urgent" for flag in output["red_flags"]),
-        follow_up_due=encounter.date + timedelta(weeks=interval),
+        follow_up_due=seen_on + timedelta(weeks=output["follow_up"]["interval_weeks"]),
         created_by=user,
     )
     assessment._history_user = user
@@ -404,27 +413,12 @@ def assessment_rerun(*, assessment: Assessment, user: AbstractBaseUser) -> Asses
                            "again. Nothing was saved.") from invalid
         encounter = Encounter.objects.get(pk=observation.encounter_id)
         observation.encounter = encounter
-        primary = next((s["code"] for s in output["subtypes"] if s["role"] == "primary"), "")
-        interval = output["follow_up"]["interval_weeks"]
-        # The same fields as assessment_run; the age is the one the stored input was made with.
-        rerun = Assessment(
-            observation=observation,
-            observation_version=assessment.observation_version,
-            input_json=assessment.input_json,
-            output_json=output,
-            contract_version=output["contract"],
-            ruleset_version=output["ruleset_version"],
-            age_months=assessment.age_months,
-            leading_entity=output["leading_entity"]["code"],
-            primary_subtype=primary,
-            management_category=output["management"]["category"],
-            calcinosis=output["calcinosis"],
-            urgent=any(flag["action"] == "urgent" for flag in output["red_flags"]),
-            follow_up_due=encounter.date + timedelta(weeks=interval),
-            created_by=user,
-        )
-        rerun._history_user = user
-        rerun.save()
+        # The age is the one the stored input was made with.
+        rerun = _assessment_save(observation=observation,
+                                 version=assessment.observation_version,
+                                 data=assessment.input_json, output=output,
+                                 age_months=assessment.age_months, seen_on=encounter.date,
+                                 user=user)
         # At a follow-up the course checks read the previous visit's expected course, which the
         # new ruleset may state differently, so they are evaluated again, as when recorded.
         previous = (LesionObservation.objects.filter(
