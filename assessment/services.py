@@ -71,6 +71,15 @@ class DuplicateSubmission(Exception):
         super().__init__("this visit form was already submitted")
 
 
+def _lesion_follows(lesion: Lesion, assessment: Assessment, user: AbstractBaseUser) -> None:
+    """The lesion's next due date and course flag follow its newest assessment."""
+    lesion.next_follow_up_due = assessment.follow_up_due
+    lesion.atypical_course = assessment.atypical_course
+    _stamp(lesion, user, new=False)
+    lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
+                               "updated_at"])
+
+
 def _lock_open_patient(patient_pk: int) -> Patient:
     """Lock the child's row for the rest of the transaction and refuse an archived record.
 
@@ -247,11 +256,7 @@ def encounter_record(
                                         user=user)
             if previous is not None:
                 _course_check(assessment=assessment, previous=previous, patient=patient)
-            lesion.next_follow_up_due = assessment.follow_up_due
-            lesion.atypical_course = assessment.atypical_course
-            _stamp(lesion, user, new=False)
-            lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
-                                       "updated_at"])
+            _lesion_follows(lesion, assessment, user)
         worklist_changed()
     return encounter
 
@@ -432,11 +437,7 @@ def assessment_rerun(*, assessment: Assessment, user: AbstractBaseUser) -> Asses
         latest = _latest_observation(lesion)
         if latest is not None and latest.pk == observation.pk and \
                 lesion.status == LesionStatus.ACTIVE:
-            lesion.next_follow_up_due = rerun.follow_up_due
-            lesion.atypical_course = rerun.atypical_course
-            _stamp(lesion, user, new=False)
-            lesion.save(update_fields=["next_follow_up_due", "atypical_course", "updated_by",
-                                       "updated_at"])
+            _lesion_follows(lesion, rerun, user)
         worklist_changed()
     return rerun
 
