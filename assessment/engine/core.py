@@ -15,6 +15,7 @@ from typing import Any
 
 from . import labs as catalog
 from .facts import CAXP_HIGH_RISK, LAB_NAMES, METASTATIC_CAUSES, Facts
+from .gates import GateIndex, gate_of
 from .knowledge import ENTITIES, ENTITY_ORDER, PLAUSIBILITY, REFER_TO, Entity, short
 from .rules import (
     EVIDENCE_RULES,
@@ -89,16 +90,22 @@ def split_source(text: str) -> tuple[str, str]:
     return _TAGS.sub("", text).strip(), tags
 
 
-@dataclass
 class EntityScore:
-    code: str
-    score: float = 0.0
-    supporting: list[str] = field(default_factory=list)
-    against: list[str] = field(default_factory=list)
-    qualified: bool = False  # a specific finding, not only generic evidence, points to it
-    specific_points: float = 0.0  # points from specific (qualifying) findings for it
-    implausible: bool = False  # outside the entity's age or site window
-    wrong_age: bool = False  # outside the entity's age window
+    """An entity's running score and the sentences for and against it (a slotted class: the
+    engine makes a dozen per assessment)."""
+
+    __slots__ = ("against", "code", "implausible", "qualified", "score", "specific_points",
+                 "supporting", "wrong_age")
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.score = 0.0
+        self.supporting: list[str] = []
+        self.against: list[str] = []
+        self.qualified = False  # a specific finding, not only generic evidence, points to it
+        self.specific_points = 0.0  # points from specific (qualifying) findings for it
+        self.implausible = False  # outside the entity's age or site window
+        self.wrong_age = False  # outside the entity's age window
 
 
 @dataclass
@@ -211,17 +218,19 @@ def _is_shared(rule: Rule) -> tuple[bool, bool]:
 
 
 class Compiled:
-    """A rule prepared once for the loop: its static sentence, its points split by sign and
-    whether its sentence is shared (stated once under the classification)."""
+    """A rule prepared once for the loop: its static sentence with its source, its points split
+    by sign and whether its sentence is shared (stated once under the classification)."""
 
     __slots__ = (
         "downs",
         "flag",
+        "gate",
         "id",
         "option",
         "qualifies",
         "refer_to",
         "rule",
+        "sentence",
         "shared_against",
         "shared_for",
         "source",
@@ -237,8 +246,11 @@ class Compiled:
         self.id = rule.id
         self.source = rule.source
         self.when = rule.when
+        # The condition's first fact: when it is absent the condition is not called (gates.py).
+        self.gate = rule.gate or gate_of(rule.when)
         self.text = rule.text
         self.static = None if callable(rule.text) else rule.text
+        self.sentence = None if self.static is None else f"{self.static} {rule.source}"
         self.shared_for, self.shared_against = _is_shared(rule)
         self.ups = tuple((e, p) for e, p in rule.scores if p > 0)
         self.downs = tuple((e, p) for e, p in rule.scores if p < 0)
@@ -252,35 +264,43 @@ class Compiled:
 def _apply(state: State, rule: Rule | Compiled) -> None:
     c = rule if isinstance(rule, Compiled) else COMPILED[rule.id]
     f = state.facts
-    text = c.static if c.static is not None else c.text(f)  # type: ignore[operator]
     source = c.source
-    sentence = f"{text} {source}"
+    if c.static is not None:
+        text, sentence = c.static, c.sentence
+    else:
+        text = c.text(f)  # type: ignore[operator]
+        sentence = f"{text} {source}"
     # Each rule is walked once per assessment, so no duplicate check is needed here.
     state.fired_ids.add(c.id)
     state.fired.append({"id": c.id, "text": text, "source": source})
     scores = state.scores
-    if c.shared_for:
-        state.shared_for.append(sentence)
-    elif c.shared_against:
-        # A finding for calcium is against the mimics by implication: stated once, as "for".
-        state.shared_against.append(sentence)
-    for entity, points in c.ups:
-        score = scores.get(entity)
-        if score is None:
-            score = scores[entity] = EntityScore(entity)
-        score.score += points
-        if not c.shared_for:
-            score.supporting.append(sentence)
-        if c.qualifies:
-            score.qualified = True
-            score.specific_points += points
-    for entity, points in c.downs:
-        score = scores.get(entity)
-        if score is None:
-            score = scores[entity] = EntityScore(entity)
-        score.score += points
-        if not c.shared_against:
-            score.against.append(sentence)
+    if c.ups:
+        shared = c.shared_for
+        if shared:
+            state.shared_for.append(sentence)
+        qualifies = c.qualifies
+        for entity, points in c.ups:
+            score = scores.get(entity)
+            if score is None:
+                score = scores[entity] = EntityScore(entity)
+            score.score += points
+            if not shared:
+                score.supporting.append(sentence)
+            if qualifies:
+                score.qualified = True
+                score.specific_points += points
+    if c.downs:
+        shared = c.shared_against
+        if shared and not c.shared_for:
+            # A finding for calcium is against the mimics by implication: stated once, as "for".
+            state.shared_against.append(sentence)
+        for entity, points in c.downs:
+            score = scores.get(entity)
+            if score is None:
+                score = scores[entity] = EntityScore(entity)
+            score.score += points
+            if not shared:
+                score.against.append(sentence)
     if c.flag:
         code, action = c.flag
         flag = {"code": code, "message": text, "action": action, "source": source,
@@ -334,8 +354,9 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
     f = Facts(findings)
     # Entities get a score row when a rule first moves them (most never are).
     state = State(facts=f, scores={})
-    for rule in [c for c in RULES_BY_SITE[f.site] if c.when(f)]:
-        _apply(state, rule)
+    for rule in GATE_INDEX[f.site].candidates(f):
+        if rule.when(f):
+            _apply(state, rule)
     _plausibility(state)
 
     ranked = _ranked(state)
@@ -402,6 +423,7 @@ RULES_BY_SITE = {
     for site in SITES
 }
 LATE_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if rule.late)
+GATE_INDEX = {site: GateIndex(rules, site) for site, rules in RULES_BY_SITE.items()}
 
 
 def assess(data: Any) -> dict[str, Any]:
@@ -516,6 +538,7 @@ def _symptoms(f: Facts, entity: Entity) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=256)
 def _specialty_word(specialty: str) -> str:
     """The word that names a specialty in an option ("nephrology", "excision")."""
     return specialty.split(" (")[0].split(";")[0].split("/")[0].split()[-1].lower()
@@ -766,9 +789,10 @@ def _course(state: State, ranked: list[EntityScore]) -> dict[str, Any]:
                    "[V R5][M]." if leading.code == HS else ": reconsider the diagnosis [M]."))
             window = None
     else:
-        heel_stick = state.scores.get(HS, EntityScore(HS))
+        heel_stick = state.scores.get(HS)
         hs = ENTITIES[HS]
-        if (f.on_heel and heel_stick.qualified and hs.window and f.age <= hs.window[1]
+        if (f.on_heel and heel_stick is not None and heel_stick.qualified and hs.window
+                and f.age <= hs.window[1]
                 and heel_stick.score >= ranked[0].score - ALTERNATIVE_MARGIN):
             text = append_sourced(
                 text, "If this is a heel-stick nodule (the alternative reading), it is expected "
@@ -852,22 +876,26 @@ def _caxp_output(f: Facts) -> dict[str, Any] | None:
     return result
 
 
-@lru_cache(maxsize=2048)
+_CITED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def _cited(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(reference codes, evidence tags) of one source text; a few hundred distinct texts."""
-    tags = tuple(tag for tag in ("M", "S") if f"[{tag}]" in source)
-    return references_in(source), tags
+    """(reference codes, evidence tags) of one source text; a few hundred distinct texts, so
+    each is parsed once per process."""
+    found = _CITED.get(source)
+    if found is None:
+        tags = tuple(tag for tag in ("M", "S") if f"[{tag}]" in source)
+        found = _CITED[source] = (references_in(source), tags)
+    return found
 
 
 def _sources(state: State) -> dict[str, str]:
     cited: set[str] = set()
     tags_seen: set[str] = set()
     for source in {item["source"] for item in state.fired}:
-        refs, tags = _cited(source)
-        if refs:
-            cited.update(refs)
-        if tags:
-            tags_seen.update(tags)
+        refs, tags = _CITED.get(source) or _cited(source)
+        cited.update(refs)
+        tags_seen.update(tags)
     result = {code: REFERENCES[code] for code in sorted(cited, key=REFERENCE_ORDER.__getitem__)}
     for tag in sorted(tags_seen):
         result[tag] = EVIDENCE_TAGS[tag]

@@ -335,6 +335,15 @@ class Facts:
         return clues
 
     @cached_property
+    def no_cause(self) -> bool:
+        """No local cause, systemic disease or metastatic finding is recorded (idiopathic by
+        exclusion); three rules read it."""
+        return (not self.any_yes(LOCAL_CAUSES + METASTATIC_CAUSES)
+                and not self.any_yes(("renal_disease", "connective_tissue_disease", "ctd_signs",
+                                      "iv_calcium_received", "perinatal_asphyxia_or_cooling"))
+                and not self.metastatic_evidence)
+
+    @cached_property
     def calcium_shown(self) -> list[str]:
         """Objective evidence that the lesion contains calcium (H10, H11)."""
         shown = []

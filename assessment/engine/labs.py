@@ -286,11 +286,23 @@ def reference_interval(analyte: str, age_months: float, sex: str) -> Interval | 
         return None
     if len(candidates) == 1:
         return candidates[0]
+    key = tuple(id(i) for i in candidates)
+    widest = _WIDEST.get(key)
+    if widest is None:
+        widest = _WIDEST[key] = _widest(candidates)
+    return widest
+
+
+# The widest of male and female intervals, built once per pair (the intervals are constants).
+_WIDEST: dict[tuple[int, ...], Interval] = {}
+
+
+def _widest(candidates: list[Interval]) -> Interval:
     lows = [i.low for i in candidates]
     highs = [i.high for i in candidates]
     first = candidates[0]
     return Interval(
-        analyte, first.age_from_months, first.age_to_months, "any",
+        first.analyte, first.age_from_months, first.age_to_months, "any",
         None if None in lows else min(x for x in lows if x is not None),
         None if None in highs else max(x for x in highs if x is not None),
         first.age_label.replace(", male", "") + ", sex unknown: widest of male and female",

@@ -49,6 +49,9 @@ class Rule:
     refer_to: str | Callable[[Facts], str] | None = None
     # Evaluated after ranking, with ``facts.leader`` set (a flag that depends on the reading).
     late: bool = False
+    # A fact the condition needs, declared where gates.gate_of cannot read it off the condition
+    # (a closure): ("lab", analyte) means the rule cannot fire unless the analyte is measured.
+    gate: tuple[str, str] | None = None
 
     def sentence(self, facts: Facts) -> str:
         """The rule's sentence for these facts, without its source tag."""
@@ -111,10 +114,7 @@ def _site_words(f: Facts) -> str:
 
 
 def _no_cause(f: Facts) -> bool:
-    return (not f.any_yes(LOCAL_CAUSES + METASTATIC_CAUSES)
-            and not f.any_yes(("renal_disease", "connective_tissue_disease", "ctd_signs",
-                               "iv_calcium_received", "perinatal_asphyxia_or_cooling"))
-            and not f.metastatic_evidence)
+    return f.no_cause
 
 
 def _no_cause_text(f: Facts) -> str:
@@ -784,7 +784,7 @@ def _critical_rule(limit: catalog.CriticalLimit, when: Callable[[Facts], bool] |
         when or (lambda f: key in f.critical),
         lambda f: critical_text(f, f.critical[key]),
         flag=(code, "urgent"), option=CRITICAL_OPTION,
-        refer_to="same-day paediatric assessment")
+        refer_to="same-day paediatric assessment", gate=("lab", limit.analyte))
 
 
 _ION_HIGH = ("calcium_ionized", "high")

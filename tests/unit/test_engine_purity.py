@@ -15,7 +15,8 @@ from tests.builders import CASES_DIR, all_cases
 ENGINE_DIR = Path(__file__).resolve().parents[2] / "assessment" / "engine"
 # datetime is allowed for date *values* (course checks take dates as inputs); reading the
 # clock is not (checked below).
-ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib",
+# dis reads rule conditions to gate them (gates.py).
+ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib", "dis",
                    "functools", "math", "random", "re", "types", "typing"}
 CLOCK_CALLS = {"today", "now", "utcnow", "time", "monotonic", "perf_counter"}
 
