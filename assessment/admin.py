@@ -4,6 +4,7 @@ who and when recorded."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,11 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import access, services
 from .engine import vocab
+from .engine.knowledge import ENTITIES
 from .models import (
     ApiToken,
     Assessment,
@@ -47,6 +50,62 @@ admin.site.site_header = "Heel nodule assessment: review"
 admin.site.site_title = "Calcinosis review"
 
 TRACKED_READONLY = ("created_at", "created_by", "updated_at", "updated_by", "version")
+
+
+# Readable values for the admin's columns and read-only fields: a reviewer reads labels and
+# plain numbers, never codes ("metastatic_calcinosis_renal_failure") or "7.1800".
+FLAG_RANK = {"urgent": 0, "refer": 1, "review": 2}
+FLAG_ACTION_LABELS = {"urgent": "Urgent", "refer": "Refer", "review": "Review"}
+
+
+def entity_label(code: str) -> str:
+    entity = ENTITIES.get(code)
+    return entity.label if entity else vocab.words(code).capitalize()
+
+
+def code_words(codes: list[str] | None) -> str:
+    text = ", ".join(vocab.words(code) for code in codes or []) or "—"
+    return text[:1].upper() + text[1:]
+
+
+def plain_number(value: Decimal | None) -> str:
+    """7.1800 -> "7.18", 230.0000 -> "230" (a DecimalField keeps its places; a reader does
+    not need them)."""
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def lab_result(lab: LabResult) -> str:
+    return f"{plain_number(lab.value)} {lab.unit}"
+
+
+def lab_interval(lab: LabResult) -> str:
+    if lab.reference_low is None and lab.reference_high is None:
+        return "—"
+    return f"{plain_number(lab.reference_low)}–{plain_number(lab.reference_high)} {lab.unit}"
+
+
+def person(user: Any) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "—"
+
+
+def lesion_where(lesion: Lesion) -> str:
+    where = " ".join(filter(None, [lesion.get_laterality_display(),
+                                   lesion.get_heel_subsite_display(),
+                                   lesion.get_site_display()]))
+    return where.lower().capitalize()
+
+
+def lesion_size(observation: LesionObservation) -> str:
+    largest, across = observation.largest_diameter_mm, observation.perpendicular_diameter_mm
+    if largest is None:
+        size = "not measured"
+    elif across is None:
+        size = f"{plain_number(largest)} mm"
+    else:
+        size = f"{plain_number(largest)} × {plain_number(across)} mm"
+    if observation.count == 1:
+        return size
+    return f"{observation.count} lesions, {'largest ' if largest is not None else ''}{size}"
 
 
 class GuardedHistoryAdmin(SimpleHistoryAdmin):
@@ -318,6 +377,73 @@ def stale_review_message(current: Encounter) -> str:
             "again to replace it.")
 
 
+def _assessment_summary(assessment: Assessment) -> dict[str, Any]:
+    out = assessment.output_json
+    flags = sorted(out.get("red_flags", []), key=lambda f: FLAG_RANK.get(f["action"], 9))
+    top = flags[0] if flags else None
+    return {
+        "assessment": assessment,
+        "url": reverse("admin:assessment_assessment_change", args=[assessment.pk]),
+        "leading": entity_label(assessment.leading_entity),
+        "calcinosis": assessment.get_calcinosis_display(),
+        "management": assessment.get_management_category_display(),
+        "top_flag": top and {"action": top["action"],
+                             "label": FLAG_ACTION_LABELS.get(top["action"], "Flag"),
+                             "message": top["message"]},
+        "more_flags": len(flags) - 1 if flags else 0,
+    }
+
+
+def _decision_summary(decision: AssessmentDecision, latest: Assessment) -> dict[str, Any]:
+    return {
+        "decision": decision,
+        "agree": decision.decision == "agree",
+        "label": decision.get_decision_display(),
+        "entity": entity_label(decision.final_entity),
+        "management": decision.get_final_management_display(),
+        "subtypes": code_words(decision.final_subtypes),
+        "who": person(decision.decided_by),
+        "earlier": decision.assessment_id != latest.pk,
+        "earlier_ruleset": decision.assessment.ruleset_version,
+        "flag_considered": getattr(decision, "flag_considered", False),
+    }
+
+
+def encounter_review_items(encounter: Encounter) -> list[dict[str, Any]]:
+    """What a reviewer approves, lesion by lesion: where it is, whether it is still active,
+    its size at this visit, the engine's reading and the clinician's decision on it."""
+    decisions = AssessmentDecision.objects.select_related("decided_by").order_by(
+        "-decided_at", "-id")
+    assessments = Assessment.objects.defer("input_json").order_by("-id").prefetch_related(
+        Prefetch("decisions", queryset=decisions))
+    observations = LesionObservation.objects.filter(encounter=encounter).select_related(
+        "lesion").prefetch_related(Prefetch("assessments", queryset=assessments)).order_by(
+        "lesion_id", "id")
+    items = []
+    for observation in observations:
+        lesion = observation.lesion
+        runs = list(observation.assessments.all())
+        latest = runs[0] if runs else None
+        # The newest decision on any run of this observation: a re-run keeps the decision
+        # given on the run before it, and the reviewer should see it (marked as earlier).
+        given = [d for run in runs for d in run.decisions.all()]
+        for d in given:
+            d.assessment = next(run for run in runs if run.pk == d.assessment_id)
+        decision = max(given, key=lambda d: (d.decided_at, d.pk), default=None)
+        items.append({
+            "name": str(lesion),
+            "where": lesion_where(lesion),
+            "resolved": lesion.status == "resolved",
+            "resolved_on": lesion.resolved_on,
+            "at_visit": observation.get_course_status_display() or "First visit",
+            "resolved_here": observation.course_status == "resolved",
+            "size": lesion_size(observation),
+            "assessment": _assessment_summary(latest) if latest else None,
+            "decision": _decision_summary(decision, latest) if decision and latest else None,
+        })
+    return items
+
+
 VISIT_FIELDS = ("patient", "date", "clinician", "kind", "notes", "fever",
                 "hypercalcemia_symptoms", "ctd_signs")
 
@@ -326,8 +452,8 @@ VISIT_FIELDS = ("patient", "date", "clinician", "kind", "notes", "fever",
 class EncounterAdmin(TrackedAdmin):
     site_path = "clinic"
     form = EncounterReviewForm
-    list_display = ("patient_record", "date", "kind", "clinician", "leading", "management",
-                    "review_status", "reviewed_by", "reviewed_at")
+    # Few, combined columns: beside the admin's two sidebars the list must fit 1366 px.
+    list_display = ("patient_record", "visit", "clinician", "leading", "management", "review")
     list_filter = ("review_status", SubtypeFilter, ManagementFilter, "kind", "date")
     list_select_related = ("patient", "clinician", "reviewed_by")
     search_fields = ("patient__record_number",)
@@ -336,26 +462,43 @@ class EncounterAdmin(TrackedAdmin):
     show_full_result_count = False
     actions = ["approve"]
     # The admin is for review: what was seen is entered and corrected in the app, not here.
-    readonly_fields = (*TRACKED_READONLY, "reviewed_by", "reviewed_at", "assessments_summary",
-                       *VISIT_FIELDS)
+    # What is being approved (each lesion's status, the engine's reading and the clinician's
+    # decision) is shown above these fields, full width, by the change form template
+    # (templates/admin/assessment/encounter/change_form.html) from encounter_review_items.
+    readonly_fields = (*TRACKED_READONLY, "reviewed_by", "reviewed_at", *VISIT_FIELDS)
     fieldsets = (
         ("Review", {"fields": ("review_status", "review_comment", "expected_version",
                                "reviewed_by", "reviewed_at")}),
-        ("Assessments", {"fields": ("assessments_summary",)}),
         ("Visit", {"fields": VISIT_FIELDS}),
         ("Record", {"classes": ("collapse",), "fields": TRACKED_READONLY}),
     )
 
     class ObservationInline(ReadOnlyInline):
         model = LesionObservation
-        fields = ("lesion", "count", "largest_diameter_mm", "color", "surface", "consistency",
-                  "features", "trend")
+        fields = ("lesion", "course_status", "size", "color", "surface", "consistency",
+                  "feature_words", "trend")
         readonly_fields = fields
+
+        @admin.display(description="Size")
+        def size(self, obj: LesionObservation) -> str:
+            return lesion_size(obj)
+
+        @admin.display(description="Features")
+        def feature_words(self, obj: LesionObservation) -> str:
+            return code_words(obj.features)
 
     class LabInline(ReadOnlyInline):
         model = LabResult
-        fields = ("analyte", "value", "unit", "reference_low", "reference_high")
+        fields = ("analyte", "result", "interval")
         readonly_fields = fields
+
+        @admin.display(description="Result")
+        def result(self, obj: LabResult) -> str:
+            return lab_result(obj)
+
+        @admin.display(description="Laboratory's interval")
+        def interval(self, obj: LabResult) -> str:
+            return lab_interval(obj)
 
     class ImagingInline(ReadOnlyInline):
         model = ImagingFinding
@@ -378,7 +521,8 @@ class EncounterAdmin(TrackedAdmin):
         # queries), never as per-row subqueries over the whole visits table.
         assessments = Assessment.objects.only(
             "id", "observation_id", "leading_entity", "management_category").order_by("-id")
-        observations = LesionObservation.objects.only("id", "encounter_id").prefetch_related(
+        observations = LesionObservation.objects.only(
+            "id", "encounter_id", "course_status").prefetch_related(
             Prefetch("assessments", queryset=assessments))
         return super().get_queryset(request).prefetch_related(
             Prefetch("observations", queryset=observations))
@@ -387,29 +531,46 @@ class EncounterAdmin(TrackedAdmin):
         found = [a for o in obj.observations.all() for a in o.assessments.all()]
         return max(found, key=lambda a: a.pk, default=None)
 
+    def _not_assessed(self, obj: Encounter) -> str:
+        # A follow-up that found the lesion gone stores no assessment: say so, not "—".
+        if any(o.course_status == "resolved" for o in obj.observations.all()):
+            return "Lesion resolved"
+        return "—"
+
     @admin.display(description="Patient", ordering="patient__record_number")
     def patient_record(self, obj: Encounter) -> str:
         return obj.patient.record_number
 
+    @admin.display(description="Visit", ordering="date")
+    def visit(self, obj: Encounter) -> str:
+        return format_html('{}<br><span class="admin-quiet">{}</span>', date_format(obj.date),
+                           obj.get_kind_display())
+
     @admin.display(description="Leading entity")
     def leading(self, obj: Encounter) -> str:
         latest = self._latest(obj)
-        return latest.leading_entity.replace("_", " ") if latest else "—"
+        return entity_label(latest.leading_entity) if latest else self._not_assessed(obj)
 
     @admin.display(description="Management")
     def management(self, obj: Encounter) -> str:
         latest = self._latest(obj)
         return latest.get_management_category_display() if latest else "—"
 
-    @admin.display(description="Engine assessments")
-    def assessments_summary(self, obj: Encounter) -> str:
-        rows = Assessment.objects.filter(observation__encounter=obj).select_related(
-            "observation__lesion")
-        items = format_html_join("", '<li><a href="{}">{}</a>: {} — <strong>{}</strong>{}</li>', (
-            (reverse("admin:assessment_assessment_change", args=[a.pk]), a.observation.lesion,
-             a.output_json["leading_entity"]["label"], a.get_management_category_display(),
-             " (urgent flag)" if a.urgent else "") for a in rows))
-        return format_html("<ul>{}</ul>", items) if items else "—"
+    @admin.display(description="Review", ordering="review_status")
+    def review(self, obj: Encounter) -> str:
+        if obj.reviewed_by_id is None:
+            return obj.get_review_status_display()
+        when = (date_format(timezone.localtime(obj.reviewed_at), "j M Y, H:i")
+                if obj.reviewed_at else "")
+        return format_html('{}<br><span class="admin-quiet">{}, {}</span>',
+                           obj.get_review_status_display(), person(obj.reviewed_by), when)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any],
+                           add: bool = False, change: bool = False, form_url: str = "",
+                           obj: Encounter | None = None) -> HttpResponse:
+        if obj is not None and obj.pk:
+            context["review_items"] = encounter_review_items(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Encounter, form: Any, change: bool) -> None:
         """The review goes through the same service as everywhere: version claimed, who and
@@ -460,19 +621,40 @@ class LesionAdmin(TrackedAdmin):
 class LesionObservationAdmin(TrackedAdmin):
     site_path = "lesion__clinic"
     patient_path = "lesion__patient"
-    list_display = ("lesion", "encounter", "count", "largest_diameter_mm", "trend")
+    list_display = ("lesion", "encounter", "size", "trend")
     list_select_related = ("lesion", "encounter__patient")
     search_fields = ("encounter__patient__record_number",)
+    exclude = ("features",)  # shown as words by feature_words, not as a list of codes
+    readonly_fields = (*TRACKED_READONLY, "feature_words")
+
+    @admin.display(description="Size")
+    def size(self, obj: LesionObservation) -> str:
+        return lesion_size(obj)
+
+    @admin.display(description="Features")
+    def feature_words(self, obj: LesionObservation) -> str:
+        return code_words(obj.features)
 
 
 @admin.register(LabResult)
 class LabResultAdmin(TrackedAdmin):
     site_path = "encounter__clinic"
     patient_path = "encounter__patient"
-    list_display = ("encounter", "analyte", "value", "unit", "reference_low", "reference_high")
+    list_display = ("encounter", "analyte", "result", "interval")
     list_filter = ("analyte",)
     list_select_related = ("encounter__patient",)
     search_fields = ("encounter__patient__record_number",)
+    # Values as "7.18 mg/dL", not the column's "7.1800".
+    fields = ("encounter", "analyte", "result", "interval", *TRACKED_READONLY)
+    readonly_fields = (*TRACKED_READONLY, "result", "interval")
+
+    @admin.display(description="Result", ordering="value")
+    def result(self, obj: LabResult) -> str:
+        return lab_result(obj)
+
+    @admin.display(description="Laboratory's interval")
+    def interval(self, obj: LabResult) -> str:
+        return lab_interval(obj)
 
 
 @admin.register(ImagingFinding)
@@ -489,24 +671,36 @@ class ImagingFindingAdmin(TrackedAdmin):
 class AssessmentAdmin(SiteScopedAdmin):
     site_path = "observation__encounter__clinic"
     patient_path = "observation__encounter__patient"
-    list_display = ("id", "patient_record", "lesion", "leading_entity", "primary_subtype",
-                    "management_category", "urgent", "ruleset_version", "created_at")
+    # Short headers and a date without the time: beside the sidebars the list fits 1366 px.
+    list_display = ("patient_record", "lesion", "leading", "subtype", "management", "urgent",
+                    "assessed")
     list_filter = ("primary_subtype", "management_category", "urgent", "calcinosis",
                    "ruleset_version", "created_at")
     list_select_related = ("observation__lesion", "observation__encounter__patient")
     search_fields = ("observation__encounter__patient__record_number",)
     show_full_result_count = False
-    readonly_fields = ("readable", "input_pretty", "output_pretty", "observation",
+    # The readable assessment is shown full width above these fields by the change form
+    # template (templates/admin/assessment/assessment/change_form.html), not squeezed into a
+    # field's column.
+    readonly_fields = ("input_pretty", "output_pretty", "observation",
                        "ruleset_version", "contract_version", "created_at", "created_by")
-    fields = ("readable", "observation", "ruleset_version", "contract_version", "created_at",
+    fields = ("observation", "ruleset_version", "contract_version", "created_at",
               "created_by", "input_pretty", "output_pretty")
 
     class DecisionInline(ReadOnlyInline):
         model = AssessmentDecision
-        fields = ("decision", "final_entity", "final_subtypes", "final_management", "reason",
-                  "decided_by", "decided_at")
+        fields = ("decision", "final_entity_label", "final_subtype_words", "final_management",
+                  "reason", "decided_by", "decided_at")
         readonly_fields = fields
         show_change_link = False
+
+        @admin.display(description="Final leading entity")
+        def final_entity_label(self, obj: AssessmentDecision) -> str:
+            return entity_label(obj.final_entity)
+
+        @admin.display(description="Final subtypes")
+        def final_subtype_words(self, obj: AssessmentDecision) -> str:
+            return code_words(obj.final_subtypes)
 
     inlines = [DecisionInline]
 
@@ -518,10 +712,29 @@ class AssessmentAdmin(SiteScopedAdmin):
     def lesion(self, obj: Assessment) -> str:
         return str(obj.observation.lesion)
 
-    @admin.display(description="Assessment")
-    def readable(self, obj: Assessment) -> str:
-        return render_to_string("assessment/_assessment_body.html",
-                                {"view": assessment_view_model(obj)})
+    @admin.display(description="Leading entity", ordering="leading_entity")
+    def leading(self, obj: Assessment) -> str:
+        return entity_label(obj.leading_entity)
+
+    @admin.display(description="Subtype", ordering="primary_subtype")
+    def subtype(self, obj: Assessment) -> str:
+        return obj.get_primary_subtype_display() or "—"
+
+    @admin.display(description="Management", ordering="management_category")
+    def management(self, obj: Assessment) -> str:
+        return obj.get_management_category_display()
+
+    @admin.display(description="Assessed", ordering="created_at")
+    def assessed(self, obj: Assessment) -> str:
+        return date_format(timezone.localtime(obj.created_at))
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any],
+                           add: bool = False, change: bool = False, form_url: str = "",
+                           obj: Assessment | None = None) -> HttpResponse:
+        if obj is not None and obj.pk:
+            context["readable_assessment"] = render_to_string(
+                "assessment/_assessment_body.html", {"view": assessment_view_model(obj)})
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Engine input (JSON)")
     def input_pretty(self, obj: Assessment) -> str:
@@ -538,19 +751,45 @@ class AssessmentAdmin(SiteScopedAdmin):
 class AssessmentDecisionAdmin(SiteScopedAdmin):
     site_path = "assessment__observation__encounter__clinic"
     patient_path = "assessment__observation__encounter__patient"
-    list_display = ("assessment", "decision", "final_entity", "final_management", "decided_by",
-                    "decided_at")
+    list_display = ("observation", "decision", "final_entity_label", "final_management",
+                    "decided")
     list_filter = ("decision", "final_management")
-    list_select_related = ("assessment", "decided_by")
-    readonly_fields = ("assessment", "decision", "final_subtypes", "final_entity",
-                       "final_management", "reason", "decided_by", "decided_at")
+    list_select_related = ("assessment__observation__lesion",
+                           "assessment__observation__encounter", "decided_by")
+    # Labels, not the stored codes; the assessment by its lesion and visit, not its id.
+    fields = ("assessment_link", "decision", "final_subtype_words", "final_entity_label",
+              "final_management", "flag_considered", "reason", "decided_by", "decided_at")
+    readonly_fields = fields
+
+    @admin.display(description="Assessed lesion")
+    def observation(self, obj: AssessmentDecision) -> str:
+        return str(obj.assessment.observation)
+
+    @admin.display(description="Assessment")
+    def assessment_link(self, obj: AssessmentDecision) -> str:
+        return format_html('<a href="{}">{}</a>', reverse(
+            "admin:assessment_assessment_change", args=[obj.assessment_id]),
+            obj.assessment.observation)
+
+    @admin.display(description="Final leading entity", ordering="final_entity")
+    def final_entity_label(self, obj: AssessmentDecision) -> str:
+        return entity_label(obj.final_entity)
+
+    @admin.display(description="Final subtypes")
+    def final_subtype_words(self, obj: AssessmentDecision) -> str:
+        return code_words(obj.final_subtypes)
+
+    @admin.display(description="Decided", ordering="decided_at")
+    def decided(self, obj: AssessmentDecision) -> str:
+        return format_html('{}<br><span class="admin-quiet">{}</span>', person(obj.decided_by),
+                           date_format(timezone.localtime(obj.decided_at), "j M Y, H:i"))
 
 
 @admin.register(Photo)
 class PhotoAdmin(SiteScopedAdmin):
     site_path = "observation__encounter__clinic"
     patient_path = "observation__encounter__patient"
-    list_display = ("id", "observation", "image_format", "width_px", "height_px", "size_bytes",
+    list_display = ("observation", "image_format", "width_px", "height_px", "size_bytes",
                     "uploaded_by", "uploaded_at")
     list_select_related = ("observation__lesion", "observation__encounter", "uploaded_by")
     exclude = ("image",)  # the file is served only through the app's permission-checked view

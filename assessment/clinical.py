@@ -123,3 +123,20 @@ def contract_input(
         ],
         "imaging": found,
     }
+
+
+def overridden_flag(output: dict[str, Any], management: str) -> dict[str, Any] | None:
+    """The most severe urgent or refer red flag that ``management`` would be milder than, or
+    None. Overriding to a milder category than such a flag needs the clinician to confirm they
+    considered it (the override guard), checked by the form and again by the service."""
+    from .engine.vocab import ACTION_TO_MINIMUM_MANAGEMENT, MANAGEMENT_RANK
+
+    if management not in MANAGEMENT_RANK:
+        return None
+    for action in ("urgent", "refer"):
+        for flag in output.get("red_flags", []):
+            floor = ACTION_TO_MINIMUM_MANAGEMENT.get(flag["action"])
+            if (flag["action"] == action and floor
+                    and MANAGEMENT_RANK[management] < MANAGEMENT_RANK[floor]):
+                return flag
+    return None

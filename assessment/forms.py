@@ -18,7 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from . import engine
-from .clinical import age_in_months, contract_input
+from .clinical import age_in_months, contract_input, overridden_flag
 from .engine import vocab
 from .engine.labs import ANALYTE_CODES, ANALYTES
 from .models import (
@@ -115,10 +115,13 @@ class PatientForm(HiddenCharactersRefused, forms.ModelForm):
             self.initial["version"] = self.instance.version
         self.helper = FormHelper()
         self.helper.form_tag = False
+        # A hidden clinic stays outside the row: in a column it would leave a blank gap.
+        child = ["record_number", "date_of_birth", "sex", "gestational_age_weeks"]
+        if self.only_site is None:
+            child.insert(0, "site")
         self.helper.layout = Layout(
-            Fieldset("Child", Row(Column("site"), Column("record_number"),
-                                  Column("date_of_birth"), Column("sex"),
-                                  Column("gestational_age_weeks")), "version"),
+            Fieldset("Child", Row(*[Column(name) for name in child]),
+                     *(["site"] if self.only_site is not None else []), "version"),
             Fieldset("History (unknown unless recorded)",
                      Row(*[Column(name, css_class="col-md-4") for name in PATIENT_HISTORY_FLAGS])),
         )
@@ -166,9 +169,10 @@ class EncounterForm(HiddenCharactersRefused, forms.ModelForm):
 
     class Meta:
         model = Encounter
-        fields = ["date", "kind", "notes", *VISIT_HISTORY_FLAGS]
+        # No "kind": the page decides it (EncounterEntry.is_valid), the clinician is not asked.
+        fields = ["date", "notes", *VISIT_HISTORY_FLAGS]
         widgets = {"date": DateInput, "notes": forms.Textarea(attrs={"rows": 2})}
-        labels = {"date": "Visit date", "kind": "Visit"}
+        labels = {"date": "Visit date"}
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -181,7 +185,7 @@ class EncounterForm(HiddenCharactersRefused, forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
-            Row(Column("date"), Column("kind"), *[Column(n) for n in VISIT_HISTORY_FLAGS]),
+            Row(Column("date"), *[Column(n) for n in VISIT_HISTORY_FLAGS]),
             "notes", "submission_token",
         )
 
@@ -212,6 +216,7 @@ def _add_observation_fields(form: forms.Form) -> None:
         required=False, choices=code_choices(vocab.FEATURES), widget=forms.CheckboxSelectMultiple)
     for name in ("largest_diameter_mm", "perpendicular_diameter_mm"):
         form.fields[name].validators.extend(SIZE_VALIDATORS)
+    form.fields["color"].label = "Colour"  # British spelling, as in "Skin-coloured"
     form.fields["largest_diameter_mm"].label = "Largest diameter (mm)"
     form.fields["perpendicular_diameter_mm"].label = "Perpendicular diameter (mm)"
     form.fields["onset_age_months"].label = "Age when first noticed (months)"
@@ -499,7 +504,6 @@ class EncounterEntry:
         self.is_follow_up = follow_up is not None
         self.encounter_form = EncounterForm(data, patient=patient, prefix="visit")
         if self.is_follow_up:
-            del self.encounter_form.fields["kind"]
             self.lesions = None
             self.lesion_forms: list[Any] = [
                 FollowUpLesionForm(data, lesion=lesion, last=last, selected=selected,
@@ -530,6 +534,10 @@ class EncounterEntry:
             self._check_follow_up_dates()
         else:
             self.entry_forms = [form for form in self.lesion_forms if form.has_changed()]
+            # New lesions at the child's first visit, or at a later one (a new lesion of a
+            # child already seen is recorded on this page too).
+            earlier = self.patient.encounters.filter(date__lt=self.encounter.date).exists()
+            self.encounter.kind = EncounterKind.FOLLOW_UP if earlier else EncounterKind.INITIAL
         self.entries = [form.instances() for form in self.entry_forms]
         self.lab_rows = [(i, lab) for i, form in enumerate(self.labs.forms)
                          if (lab := form.instance()) is not None]
@@ -598,6 +606,11 @@ class EncounterEntry:
 # --- Decision ---------------------------------------------------------------------------------
 
 class DecisionForm(HiddenCharactersRefused, forms.Form):
+    """Agree with the engine or override it. Opens on the clinician's current decision, so a
+    recorded override is never shown under "Agree"; overriding to a management milder than an
+    urgent or refer red flag needs ``flag_considered`` ticked and a reason (the override
+    guard)."""
+
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect,
                                  initial=Decision.AGREE)
     final_entity = forms.ChoiceField(required=False, label="Your diagnosis (when overriding)")
@@ -607,24 +620,48 @@ class DecisionForm(HiddenCharactersRefused, forms.Form):
     final_management = forms.ChoiceField(required=False, label="Your management (when "
                                                                "overriding)",
                                          choices=[("", "—"), *ManagementCategory.choices])
+    flag_considered = forms.BooleanField(required=False)
     reason = forms.CharField(required=False, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Required when you override the assessment.")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, output: dict[str, Any] | None = None,
+                 current: Any = None, **kwargs: Any) -> None:
+        if current is not None and not args and "initial" not in kwargs:
+            kwargs["initial"] = {"decision": current.decision,
+                                 "final_entity": current.final_entity,
+                                 "final_management": current.final_management,
+                                 "final_subtypes": current.final_subtypes,
+                                 "flag_considered": current.flag_considered}
         super().__init__(*args, **kwargs)
         from .engine.knowledge import ENTITY_LIST
 
+        self.output = output or {}
         self.fields["final_entity"].choices = [("", "—")] + [(e.code, e.label)
                                                             for e in ENTITY_LIST]
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(
+        # The most severe flag any milder management would go against ("watchful waiting"
+        # is the mildest category).
+        self.guard_flag = overridden_flag(self.output, "watchful_waiting")
+        layout: list[Any] = [
             Field("decision"),
             Div(Row(Column("final_entity", css_class="col-md-6"), Column("final_management")),
                 "final_subtypes", css_class="override-fields"),
-            "reason",
-        )
+        ]
+        if self.guard_flag is None:
+            del self.fields["flag_considered"]
+        else:
+            flag = self.guard_flag
+            self.fields["flag_considered"].label = (
+                f"I have considered the {flag['action']} red flag and still choose a milder "
+                f"management: {flag['message']}")
+            self.fields["flag_considered"].help_text = (
+                "Required when your management is milder than "
+                f"{'urgent' if flag['action'] == 'urgent' else 'refer'}.")
+            layout.append(Div("flag_considered", css_class="override-guard"))
+        layout.append("reason")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(*layout)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -635,6 +672,11 @@ class DecisionForm(HiddenCharactersRefused, forms.Form):
                 self.add_error("final_entity", "Choose your diagnosis.")
             if not cleaned.get("final_management"):
                 self.add_error("final_management", "Choose your management.")
+            flag = overridden_flag(self.output, cleaned.get("final_management") or "")
+            if flag is not None and not cleaned.get("flag_considered"):
+                self.add_error("flag_considered",
+                               f"Your management is milder than the {flag['action']} red flag: "
+                               "tick to confirm you considered it, and give your reason.")
             if not cleaned.get("final_subtypes") and cleaned.get("final_entity"):
                 from .engine.knowledge import ENTITIES
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .engine import vocab
@@ -455,7 +456,10 @@ class Assessment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Assessment {self.pk} of {self.observation}"
+        # Read by people (admin titles, history): no database id.
+        return (f"Assessment of {self.observation}, "
+                f"{timezone.localtime(self.created_at):%d %b %Y %H:%M}"
+                if self.created_at else f"Assessment of {self.observation}")
 
 
 class Decision(models.TextChoices):
@@ -473,6 +477,12 @@ class AssessmentDecision(models.Model):
     final_entity = models.CharField(max_length=60)
     final_management = models.CharField(max_length=20, choices=ManagementCategory.choices)
     reason = models.TextField(blank=True, max_length=5000, validators=[refuse_hidden_characters])
+    # Ticked when the clinician chose a management milder than an urgent or refer red flag
+    # asked for: the page shows the flag and the reason beside the decision.
+    flag_considered = models.BooleanField(
+        "Red flag considered", default=False,
+        help_text="The clinician confirmed considering the red flag before choosing a milder "
+                  "management.")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(auto_now_add=True)
@@ -518,7 +528,7 @@ class Photo(models.Model):
         ordering = ["observation__encounter__date", "id"]
 
     def __str__(self) -> str:
-        return f"Photo {self.pk} of {self.observation}"
+        return f"Photo of {self.observation}"
 
     @property
     def content_type(self) -> str:

@@ -67,12 +67,14 @@ def patient_for(user: User, pk: int) -> Patient:
 
 
 def patient_overview(user: User, pk: int) -> Patient:
-    """A patient with encounters (newest first), their observations and assessments, and
-    lesions, in a fixed number of queries."""
+    """A patient with encounters (newest first), their observations, assessments and photos,
+    and lesions, in a fixed number of queries (the patient page builds every lesion's course
+    from these, never by asking again per lesion)."""
     latest_first = Assessment.objects.order_by("-created_at", "-id").prefetch_related(
         Prefetch("decisions", queryset=AssessmentDecision.objects.select_related("decided_by")))
     observations = LesionObservation.objects.select_related("lesion").prefetch_related(
-        Prefetch("assessments", queryset=latest_first))
+        Prefetch("assessments", queryset=latest_first),
+        Prefetch("photos", queryset=Photo.objects.order_by("id")))
     encounters = Encounter.objects.select_related("clinician", "reviewed_by").prefetch_related(
         Prefetch("observations", queryset=observations)).order_by("-date", "-id")
     queryset = patients_visible_to(user).select_related("site", "archived_by").prefetch_related(
@@ -157,60 +159,282 @@ def assessments_for_export(user: User) -> QuerySet[Assessment]:
 
 
 def patient_history(user: User, pk: int) -> tuple[Patient, list[dict[str, Any]]]:
-    """The audit trail of a patient's record: every historical row of the patient and of its
-    visits, lesions, observations, labs, imaging, assessments, decisions and photos, newest
-    first, each with who, when and which fields changed. One query per record type."""
+    """The audit trail of a patient's record, in clinical words, newest first.
+
+    Every historical row of the patient and of its visits, lesions, observations, labs, imaging,
+    assessments, decisions and photos becomes one entry: when, who, which record (named by its
+    lesion and visit date, never by an id) and what changed, with field labels, choice labels,
+    Yes/No/Unknown, formatted dates and units. The engine's input and output are summarised,
+    never dumped. Queries: one per record type, one for clinics and one for people named in
+    fields, whatever the number of rows.
+    """
     from .models import AssessmentDecision as Decision
     from .models import ImagingFinding, LabResult
 
     patient = patient_for(user, pk)
-    sources = [
-        ("Patient", Patient.history.filter(id=patient.pk)),
-        ("Visit", Encounter.history.filter(patient_id=patient.pk)),
-        ("Lesion", Lesion.history.filter(patient_id=patient.pk)),
-        ("Observation", LesionObservation.history.filter(
+    visits = Encounter.objects.filter(patient=patient).values("id")
+    sources: list[tuple[type, QuerySet[Any]]] = [
+        (Patient, Patient.history.filter(id=patient.pk)),
+        (Encounter, Encounter.history.filter(patient_id=patient.pk)),
+        (Lesion, Lesion.history.filter(patient_id=patient.pk)),
+        (LesionObservation, LesionObservation.history.filter(
             lesion_id__in=Lesion.objects.filter(patient=patient).values("id"))),
-        ("Lab result", LabResult.history.filter(
-            encounter_id__in=Encounter.objects.filter(patient=patient).values("id"))),
-        ("Imaging", ImagingFinding.history.filter(
-            encounter_id__in=Encounter.objects.filter(patient=patient).values("id"))),
-        ("Assessment", Assessment.history.filter(
-            observation__encounter__patient=patient)),
-        ("Decision", Decision.history.filter(
-            assessment__observation__encounter__patient=patient)),
-        ("Photo", Photo.history.filter(observation__encounter__patient=patient)),
+        (LabResult, LabResult.history.filter(encounter_id__in=visits)),
+        (ImagingFinding, ImagingFinding.history.filter(encounter_id__in=visits)),
+        (Assessment, Assessment.history.filter(observation__encounter__patient=patient)),
+        (Decision, Decision.history.filter(assessment__observation__encounter__patient=patient)),
+        (Photo, Photo.history.filter(observation__encounter__patient=patient)),
     ]
+    # Chronological per record, so each row is compared with the one before it.
+    fetched = [(model, list(rows.select_related("history_user").order_by(
+        "history_date", "history_id"))) for model, rows in sources]
+    names = _history_names(fetched)
     entries: list[dict[str, Any]] = []
-    for label, rows in sources:
+    for model, rows in fetched:
         previous: dict[int, Any] = {}
-        for row in rows.select_related("history_user").order_by("id", "history_date",
-                                                                 "history_id"):
+        for row in rows:
             before = previous.get(row.id)
-            entries.append({"kind": label, "object_id": row.id, "row": row,
-                            "change": {"+": "created", "~": "changed", "-": "deleted"}[
-                                row.history_type],
-                            "fields": _changed_fields(before, row)})
+            change = {"+": "created", "~": "changed", "-": "deleted"}[row.history_type]
+            entries.append({
+                "when": row.history_date, "who": _history_person(row.history_user),
+                "username": getattr(row.history_user, "username", ""),
+                "record": _history_record(model, row, names), "change": change,
+                "summary": _history_summary(model, row) if change == "created" else "",
+                "fields": [] if change == "deleted" else _changed_fields(
+                    model, before, row, names),
+                "order": (row.history_date, row.history_id)})
             previous[row.id] = row
-    entries.sort(key=lambda e: (e["row"].history_date, e["row"].history_id), reverse=True)
+    entries.sort(key=lambda e: e["order"], reverse=True)
     return patient, entries
 
 
-_UNTRACKED = {"history_id", "history_date", "history_change_reason", "history_type",
-              "history_user", "history_user_id", "updated_at", "version", "created_at",
-              "updated_by", "updated_by_id", "created_by", "created_by_id"}
+def _history_names(fetched: list[tuple[type, list[Any]]]) -> dict[str, dict[int, str]]:
+    """Readable names for what history rows point at, from the rows already fetched (the
+    latest state of each record) plus one query each for clinics and people."""
+    from django.contrib.auth import get_user_model
+
+    from .models import Site
+
+    latest = {model: {row.id: row for row in rows} for model, rows in fetched}
+    visits = {pk: _history_date(row.date) for pk, row in latest[Encounter].items()}
+    lesions = {pk: _lesion_name(row) for pk, row in latest[Lesion].items()}
+    observations = {
+        pk: ", ".join(filter(None, [lesions.get(row.lesion_id), visits.get(row.encounter_id)]))
+        for pk, row in latest[LesionObservation].items()}
+    assessments = {pk: observations.get(row.observation_id, "")
+                   for pk, row in latest[Assessment].items()}
+    person_model = get_user_model()
+    site_ids: set[int] = set()
+    person_ids: set[int] = set()
+    for model, rows in fetched:
+        for field in _shown_fields(model):
+            if field.is_relation:
+                ids = site_ids if field.related_model is Site else person_ids
+                ids.update(v for row in rows if (v := getattr(row, field.attname)) is not None)
+    sites = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "name"))
+    people = {person.pk: _history_person(person) for person in person_model.objects.filter(
+        pk__in=person_ids).only("username", "first_name", "last_name")}
+    return {"visits": visits, "lesions": lesions, "observations": observations,
+            "assessments": assessments, "sites": sites, "people": people}
 
 
-def _changed_fields(before: Any, after: Any) -> list[dict[str, Any]]:
-    fields = [f for f in after._meta.concrete_fields if f.attname not in _UNTRACKED]
+def _history_person(person: Any) -> str:
+    if person is None:
+        return "System"
+    return person.get_full_name() or person.username
+
+
+def _history_date(value: Any) -> str:
+    from datetime import datetime
+
+    from django.utils import formats, timezone
+
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "j M Y H:i")
+    return formats.date_format(value, "j M Y")
+
+
+def _lesion_name(row: Any) -> str:
+    # As Lesion.__str__: the clinician's label, else where it is ("right lateral heel").
+    where = " ".join(filter(None, [row.get_laterality_display(), row.get_heel_subsite_display(),
+                                   row.get_site_display()]))
+    return row.label or where.lower()
+
+
+def _history_record(model: type, row: Any, names: dict[str, dict[int, str]]) -> str:
+    """Which record a history row is about, as a clinician names it."""
+    visit = names["visits"].get(getattr(row, "encounter_id", None), "")
+    if model is Patient:
+        return "Patient record"
+    if model is Encounter:
+        return f"Visit {_history_date(row.date)}"
+    if model is Lesion:
+        return f"Lesion – {names['lesions'].get(row.id) or _lesion_name(row)}"
+    if model is LesionObservation:
+        return _history_of("Observation", names["observations"].get(row.id, ""))
+    if model is Assessment:
+        return _history_of("Assessment", names["observations"].get(row.observation_id, ""))
+    if model is Photo:
+        return _history_of("Photo", names["observations"].get(row.observation_id, ""))
+    if model is AssessmentDecision:
+        return _history_of("Decision on the assessment",
+                           names["assessments"].get(row.assessment_id, ""))
+    from .models import LabResult
+
+    kind = "Lab result" if model is LabResult else "Imaging"
+    what = row.get_analyte_display() if kind == "Lab result" else row.get_modality_display()
+    return f"{kind} – {what}" + (f", visit {visit}" if visit else "")
+
+
+def _history_of(kind: str, what: str) -> str:
+    return f"{kind} of {what}" if what else kind
+
+
+def _history_summary(model: type, row: Any) -> str:
+    """One line for a record whose stored detail is too large to list (the engine's output)."""
+    if model is not Assessment:
+        return ""
+    from .engine.knowledge import SHORT_NAMES
+    from .engine.vocab import sentence_start, words
+
+    entity = SHORT_NAMES.get(row.leading_entity) or words(row.leading_entity)
+    return (f"Assessment made: {sentence_start(entity)}, "
+            f"{row.get_management_category_display().lower()}, ruleset {row.ruleset_version}")
+
+
+# Never listed: bookkeeping, copies kept in step by the services (the visit's date of birth),
+# the person who saved (shown as "who"), file paths and the engine's stored input and output
+# (summarised instead). Links to the patient, visit, lesion, observation or assessment are not
+# listed either: the entry's record name says which one it is.
+_HISTORY_HIDDEN = {"id", "created_at", "updated_at", "version", "created_by", "updated_by",
+                   "submission_token", "patient_born", "image", "uploaded_at", "uploaded_by",
+                   "decided_at", "decided_by", "observation_version", "contract_version",
+                   "input_json", "output_json"}
+# Shown when changed, left out of a creation entry (the clinic copy, the summary's parts, the
+# lab unit already beside each value).
+_HISTORY_NOT_ON_CREATION = {"clinic", "leading_entity", "management_category",
+                            "ruleset_version", "unit"}
+_HISTORY_LABELS = {
+    "Patient.site": "Clinic", "Lesion.site": "Body site", "color": "Colour",
+    "kind": "Visit type", "review_status": "Review", "reviewed_by": "Reviewed by",
+    "reviewed_at": "Reviewed on", "archived_at": "Archived on", "archived_by": "Archived by",
+    "course_status": "Since the last visit", "onset_age_months": "Age when first noticed",
+    "gestational_age_weeks": "Gestational age at birth", "age_months": "Age at assessment",
+    "analyte": "Test", "reference_low": "Lab's low limit", "reference_high": "Lab's high limit",
+    "leading_entity": "Leading diagnosis", "management_category": "Management",
+    "ruleset_version": "Ruleset", "final_entity": "Final diagnosis",
+    "final_subtypes": "Final subtypes", "final_management": "Final management",
+    "image_format": "File format", "size_bytes": "File size", "count": "Number of lesions",
+    "next_follow_up_due": "Next follow-up due", "follow_up_due": "Follow-up due",
+}
+_HISTORY_UNITS = {"_mm": "mm", "_weeks": "weeks", "_px": "px"}
+
+
+def _shown_fields(model: type) -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    from .models import Site
+
+    return [f for f in model._meta.concrete_fields if f.name not in _HISTORY_HIDDEN
+            and (not f.is_relation or f.related_model in (Site, get_user_model()))]
+
+
+def _history_label(model: type, field: Any) -> str:
+    from .engine.vocab import sentence_start
+
+    label = _HISTORY_LABELS.get(f"{model.__name__}.{field.name}") or _HISTORY_LABELS.get(
+        field.name)
+    if label:
+        return label
+    label = str(field.verbose_name)
+    for unit in _HISTORY_UNITS.values():
+        label = label.removesuffix(" " + unit)
+    return sentence_start(label)
+
+
+def _history_value(model: type, field: Any, value: Any, row: Any,
+                   names: dict[str, dict[int, str]]) -> str:
+    """A stored value as the page says it: labels for codes, Yes/No/Unknown, "6 mm", dates."""
+    from decimal import Decimal
+
+    from django.db import models
+    from django.template.defaultfilters import filesizeformat
+    from django.utils.text import Truncator
+
+    from .clinical import age_words
+    from .engine.knowledge import SHORT_NAMES
+    from .engine.vocab import sentence_start, words
+
+    if isinstance(field, models.BooleanField):
+        return "Unknown" if value is None else "Yes" if value else "No"
+    if value is None or value == "" or value == []:
+        return "—"
+    if field.is_relation:
+        from .models import Site
+
+        table = names["sites"] if field.related_model is Site else names["people"]
+        return table.get(value, "—")
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, sentence_start(words(value))))
+    if isinstance(field, models.DateField):  # date and date-time
+        return _history_date(value)
+    if isinstance(field, models.JSONField):
+        return _history_json(value)
+    if field.name in ("leading_entity", "final_entity"):
+        return sentence_start(SHORT_NAMES.get(value) or words(value))
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        if field.name.endswith("_months"):
+            return age_words(float(value))
+        if field.name.endswith("_bytes"):
+            return str(filesizeformat(value))
+        number = f"{Decimal(value).normalize():f}" if isinstance(value, Decimal) else str(value)
+        if field.name in ("value", "reference_low", "reference_high") and getattr(row, "unit", ""):
+            return f"{number} {row.unit}"
+        unit = next((u for s, u in _HISTORY_UNITS.items() if field.name.endswith(s)), "")
+        return f"{number} {unit}".strip()
+    return Truncator(str(value)).chars(200)
+
+
+def _history_json(value: Any) -> str:
+    """A list of codes as words, a list of flags as their sentences, anything larger as a
+    count: never the structure itself."""
+    from .engine.vocab import sentence_start, words
+
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return sentence_start(", ".join(words(item) for item in value))
+    if isinstance(value, list) and all(isinstance(item, dict) and "text" in item
+                                       for item in value):
+        return " ".join(str(item["text"]) for item in value)
+    if isinstance(value, list):
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    return "recorded"
+
+
+def _changed_fields(model: type, before: Any, after: Any,
+                    names: dict[str, dict[int, str]]) -> list[dict[str, str]]:
+    """What a history row changed against the row before it, or, for a new record, what it
+    was created with (answers given, nothing left empty or unknown)."""
+    from django.db import models
+
     changes = []
-    for field in fields:
+    for field in _shown_fields(model):
         new = getattr(after, field.attname)
-        old = None if before is None else getattr(before, field.attname)
+        label = _history_label(model, field)
         if before is None:
-            if new not in (None, "", [], False):
-                changes.append({"field": field.verbose_name, "old": None, "new": new})
-        elif old != new:
-            changes.append({"field": field.verbose_name, "old": old, "new": new})
+            empty = new in (None, "", [], {}) or (
+                new is False and isinstance(field, models.BooleanField) and not field.null)
+            if not empty and field.name not in _HISTORY_NOT_ON_CREATION:
+                changes.append({"label": label,
+                                "value": _history_value(model, field, new, after, names)})
+            continue
+        old = getattr(before, field.attname)
+        if old != new:
+            changes.append({"label": label,
+                            "old": _history_value(model, field, old, before, names),
+                            "new": _history_value(model, field, new, after, names)})
+    if before is not None and model is Assessment and (
+            before.input_json != after.input_json or before.output_json != after.output_json):
+        changes.append({"label": "Engine input and output", "value": "replaced"})
     return changes
 
 
@@ -232,7 +456,8 @@ def worklist(user: User, today: date) -> dict[str, Any]:
         "value", flat=True).first() or 0
     sites = access.site_ids(user, access.VIEW)
     scope = "all" if sites is None else "-".join(map(str, sites))
-    key = f"worklist:{user.pk}:{scope}:{today.isoformat()}:{generation}"
+    # "v2": the rows' shape; a shared cache must not hand an older release's rows to this one.
+    key = f"worklist:v2:{user.pk}:{scope}:{today.isoformat()}:{generation}"
     context = cache.get(key)
     if context is None:
         context = _worklist(user, today)
@@ -241,14 +466,19 @@ def worklist(user: User, today: date) -> dict[str, Any]:
 
 
 def _worklist(user: User, today: date) -> dict[str, Any]:
-    """What needs attention: follow-ups due this week and overdue, lesions with an atypical
-    course, visits awaiting review. A fixed number of queries whatever the registry size.
+    """What needs attention, most pressing first: lesions whose latest assessment is urgent
+    (whatever their due date), overdue follow-ups, follow-ups due this week, lesions with an
+    atypical course, visits awaiting review. Each row says in words why it is listed. A fixed
+    number of queries whatever the registry size.
 
     The most visited page, so rows are plain dictionaries with only what is shown (building
     full model rows cost more than the queries). Archived patients' lesions carry no due date
-    and no atypical flag (archiving clears them), so no join on the archive is needed.
+    and no atypical flag (archiving clears them); the urgent list, read from assessments,
+    leaves archived patients out explicitly.
     """
-    from django.urls import reverse
+    from django.db.models import F, OuterRef
+
+    from .models import EncounterKind, ManagementCategory
 
     active = lesions_visible_to(user).filter(status=LesionStatus.ACTIVE)
     week_end = today + timedelta(days=7)
@@ -256,39 +486,254 @@ def _worklist(user: User, today: date) -> dict[str, Any]:
     overdue = active.filter(next_follow_up_due__lt=today)
     atypical = active.filter(atypical_course=True)
     allowed = access.site_ids(user, access.VIEW)
+    # The category alone covers urgent red flags too: the output contract refuses a management
+    # milder than a red flag's floor (engine/contract.py), and the category is indexed where
+    # the flag is not (asking for either scanned every assessment: 10x slower at 5,000
+    # patients).
+    urgent = Assessment.objects.filter(
+        management_category=ManagementCategory.URGENT,
+        observation__lesion__status=LesionStatus.ACTIVE,
+        observation__lesion__patient__archived_at__isnull=True,
+    ).filter(pk=_latest_assessment_id(OuterRef("observation__lesion_id")))
+    if allowed is not None:
+        urgent = urgent.filter(observation__lesion__clinic_id__in=allowed)
     review = Encounter.objects.filter(review_status=ReviewStatus.PENDING,
                                       patient__archived_at__isnull=True)
     if allowed is not None:
         review = review.filter(clinic_id__in=allowed)
-    lesion_url = reverse("lesion-timeline", args=[0])[:-2]  # "/lesions/"
-    encounter_url = reverse("encounter-detail", args=[0])[:-2]
+    urls = _WorklistUrls()
+
+    # An urgent result is due the day it is made, so "overdue" would repeat "waiting".
+    urgent_rows = [
+        {**_lesion_row(row, today, urls),
+         **({"when": "", "when_css": ""} if row["due_on"] == row["seen"] else {}),
+         "reason": _urgent_reason(row["flags"], row["reasons"]),
+         "entity": _entity_label(row["entity"]), "assessment_url": urls.assessment(row["pk"]),
+         "urgent": True, "seen": row["seen"], "waiting": _waiting_words(row["seen"], today)}
+        for row in urgent.order_by("observation__encounter__date", "id").values(
+            "pk", lesion_pk=F("observation__lesion_id"),
+            lesion_label=F("observation__lesion__label"),
+            lesion_site=F("observation__lesion__site"),
+            lesion_subsite=F("observation__lesion__heel_subsite"),
+            lesion_side=F("observation__lesion__laterality"),
+            due_on=F("observation__lesion__next_follow_up_due"),
+            patient_pk=F("observation__lesion__patient_id"),
+            record=F("observation__lesion__patient__record_number"),
+            seen=F("observation__encounter__date"), entity=F("leading_entity"),
+            flags=F("output_json__red_flags"),
+            reasons=F("output_json__management__reasons"))[:WORKLIST_LIMIT]]
 
     def lesions(queryset: QuerySet) -> list[dict[str, Any]]:
-        rows = queryset.order_by("next_follow_up_due", "id").values(
-            "id", "label", "site", "heel_subsite", "laterality", "next_follow_up_due",
-            "patient__record_number")[:WORKLIST_LIMIT]
-        return [{"url": f"{lesion_url}{row['id']}/", "record": row["patient__record_number"],
-                 "title": row["label"] or " ".join(filter(None, (
-                     row["laterality"], row["heel_subsite"], row["site"]))).replace("_", " "),
-                 "due": row["next_follow_up_due"]} for row in rows]
+        return [_lesion_row(row, today, urls)
+                for row in queryset.order_by("next_follow_up_due", "id").values(
+                    lesion_pk=F("id"), lesion_label=F("label"), lesion_site=F("site"),
+                    lesion_subsite=F("heel_subsite"), lesion_side=F("laterality"),
+                    due_on=F("next_follow_up_due"), patient_pk=F("patient_id"),
+                    record=F("patient__record_number"))[:WORKLIST_LIMIT]]
 
-    visits = [{"url": f"{encounter_url}{row['id']}/", "record": row["patient__record_number"],
-               "date": row["date"], "kind": row["kind"].replace("_", "-"),
-               "clinician": " ".join(filter(None, (row["clinician__first_name"],
-                                                   row["clinician__last_name"])))
-               or row["clinician__username"]}
+    overdue_rows, due_rows, atypical_rows = lesions(overdue), lesions(due), lesions(atypical)
+    latest = _latest_assessments(
+        {row["lesion_pk"] for row in [*overdue_rows, *due_rows, *atypical_rows]})
+    for rows, reason in ((overdue_rows, "Follow-up overdue"), (due_rows, "Follow-up due"),
+                         (atypical_rows, "Atypical course")):
+        for row in rows:
+            _explain(row, latest.get(row["lesion_pk"]), reason, urls)
+
+    visits = [{"url": urls.encounter(row["pk"]), "record": row["record"],
+               "title": f"{row['date']:%Y-%m-%d} ({EncounterKind(row['kind']).label.lower()})",
+               "date": row["date"], "kind": EncounterKind(row["kind"]).label,
+               "patient_url": urls.patient(row["patient_pk"]),
+               "clinician": _full_name(row),
+               "reason": f"Assessment awaiting review: "
+                         f"{EncounterKind(row['kind']).label.lower()} recorded by "
+                         f"{_full_name(row)}",
+               "when": _waiting_words(row["date"], today), "when_css": "text-bg-secondary"}
               for row in review.order_by("date", "id").values(
-                  "id", "date", "kind", "patient__record_number", "clinician__username",
-                  "clinician__first_name", "clinician__last_name")[:WORKLIST_LIMIT]]
+                  "pk", "date", "kind", record=F("patient__record_number"),
+                  patient_pk=F("patient_id"), username=F("clinician__username"),
+                  first_name=F("clinician__first_name"),
+                  last_name=F("clinician__last_name"))[:WORKLIST_LIMIT]]
+    counts = {"urgent": _capped_count(urgent), "overdue": _capped_count(overdue),
+              "due": _capped_count(due), "atypical": _capped_count(atypical),
+              "review": _capped_count(review)}
+    rows = {"urgent": urgent_rows, "overdue": overdue_rows, "due": due_rows,
+            "atypical": atypical_rows, "review": visits}
     return {
         "today": today,
         "week_end": week_end - timedelta(days=1),
         "count_cap": COUNT_CAP,
-        "due": lesions(due), "due_count": _capped_count(due),
-        "overdue": lesions(overdue), "overdue_count": _capped_count(overdue),
-        "atypical": lesions(atypical), "atypical_count": _capped_count(atypical),
-        "review": visits, "review_count": _capped_count(review),
+        **rows,
+        **{f"{key}_count": count for key, count in counts.items()},
+        "sections": [dict(section, rows=rows[section["key"]], count=counts[section["key"]])
+                     for section in _WORKLIST_SECTIONS],
     }
+
+
+# The worklist's sections, most pressing first.
+_WORKLIST_SECTIONS: tuple[dict[str, str], ...] = (
+    {"key": "urgent", "heading": "Urgent and unresolved", "tone": "danger",
+     "empty": "No unresolved lesion has an urgent assessment.",
+     "note": "Active lesions whose latest assessment is urgent, whatever their due date; "
+             "longest waiting first."},
+    {"key": "overdue", "heading": "Overdue follow-ups", "tone": "danger", "empty": "None.",
+     "note": "Longest overdue first."},
+    {"key": "due", "heading": "Follow-ups due this week", "tone": "primary", "empty": "None.",
+     "note": ""},
+    {"key": "atypical", "heading": "Atypical course", "tone": "warning", "empty": "None.",
+     "note": ""},
+    {"key": "review", "heading": "Visits awaiting review", "tone": "secondary",
+     "empty": "None.", "note": "Oldest first."},
+)
+
+
+class _WorklistUrls:
+    """Links built from one reverse() per kind, not one per row (the page lists up to a
+    hundred rows)."""
+
+    def __init__(self) -> None:
+        from django.urls import reverse
+
+        # "/lesions/0/" -> "/lesions/"
+        self._prefix = {name: reverse(name, args=[0])[:-2] for name in (
+            "lesion-timeline", "encounter-detail", "assessment-detail", "patient-detail")}
+
+    def lesion(self, pk: int) -> str:
+        return f"{self._prefix['lesion-timeline']}{pk}/"
+
+    def encounter(self, pk: int) -> str:
+        return f"{self._prefix['encounter-detail']}{pk}/"
+
+    def assessment(self, pk: int) -> str:
+        return f"{self._prefix['assessment-detail']}{pk}/"
+
+    def patient(self, pk: int) -> str:
+        return f"{self._prefix['patient-detail']}{pk}/"
+
+
+def _latest_assessment_id(lesion_id: Any) -> Any:
+    """The id of a lesion's current assessment: the newest one of its latest visit (as
+    services._lesion_follows and the lesion timeline read it)."""
+    from django.db.models import Subquery
+
+    return Subquery(Assessment.objects.filter(observation__lesion_id=lesion_id).order_by(
+        "-observation__encounter__date", "-observation_id", "-created_at", "-id").values("id")[:1])
+
+
+def _latest_assessments(lesion_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """{lesion id: its current assessment's id, leading entity, management and course flags},
+    in one query."""
+    from django.db.models import F, OuterRef
+
+    from .models import ManagementCategory
+
+    if not lesion_ids:
+        return {}
+    rows = Assessment.objects.filter(observation__lesion_id__in=lesion_ids).filter(
+        pk=_latest_assessment_id(OuterRef("observation__lesion_id"))).values(
+        "pk", "leading_entity", "management_category", "urgent", "course_flags",
+        lesion_pk=F("observation__lesion_id"))
+    return {row["lesion_pk"]: dict(row, is_urgent=row["urgent"] or row[
+        "management_category"] == ManagementCategory.URGENT) for row in rows}
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
+def _due_words(due: date | None, today: date) -> str:
+    """"overdue 12 days", "due today", "due in 3 days": what a date means for today."""
+    if due is None:
+        return ""
+    days = (due - today).days
+    if days < 0:
+        return f"overdue {_days(-days)}"
+    return "due today" if days == 0 else f"due in {_days(days)}"
+
+
+def _waiting_words(since: date, today: date) -> str:
+    days = (today - since).days
+    return "flagged today" if days <= 0 else f"waiting {_days(days)}"
+
+
+def _lower_first(text: str) -> str:
+    """A sentence continued after a colon: "Critical value: ..." -> "critical value: ...",
+    but "CTD ..." and "IV ..." keep their capitals."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _entity_label(code: str | None) -> str:
+    from .engine.knowledge import ENTITIES
+
+    entity = ENTITIES.get(code or "")
+    return entity.label if entity else ""
+
+
+def _lesion_title(row: dict[str, Any]) -> str:
+    from .engine.vocab import words
+
+    return row["lesion_label"] or " ".join(
+        words(code) for code in (row["lesion_side"], row["lesion_subsite"], row["lesion_site"])
+        if code)
+
+
+def _lesion_row(row: dict[str, Any], today: date, urls: _WorklistUrls) -> dict[str, Any]:
+    due = row["due_on"]
+    days = None if due is None else (due - today).days
+    return {"url": urls.lesion(row["lesion_pk"]), "lesion_pk": row["lesion_pk"],
+            "record": row["record"], "title": _lesion_title(row),
+            "patient_url": urls.patient(row["patient_pk"]), "due": due,
+            "when": _due_words(due, today),
+            "when_css": "" if days is None else "text-bg-danger" if days < 0
+            else "text-bg-warning" if days == 0 else "text-bg-secondary",
+            "reason": "", "entity": "", "assessment_url": "", "urgent": False}
+
+
+def _urgent_reason(flags: Any, reasons: Any) -> str:
+    """The first urgent red flag in the engine's words, else the urgent management reason."""
+    from .engine.core import split_source
+
+    urgent = [f["message"] for f in flags or [] if f.get("action") == "urgent"]
+    if len(urgent) == 1:
+        return f"Urgent red flag: {_lower_first(urgent[0])}"
+    if urgent:
+        return (f"Urgent red flag: {_lower_first(urgent[0]).rstrip('.')} "
+                f"(and {len(urgent) - 1} more urgent).")
+    reason = next((r for r in reasons or [] if r.startswith("Urgent")), None) or next(
+        iter(reasons or []), "")
+    return f"Urgent management: {_lower_first(split_source(reason)[0])}".rstrip(": ")
+
+
+def _explain(row: dict[str, Any], assessment: dict[str, Any] | None, reason: str,
+             urls: _WorklistUrls) -> None:
+    """Say why a lesion is listed ("Follow-up due: recheck of heel-stick nodule"), with its
+    current assessment's leading entity and link."""
+    from .engine.knowledge import SHORT_NAMES
+
+    follow_up = reason.startswith("Follow-up")
+    if assessment is None:
+        row["reason"] = f"{reason}: recheck" if follow_up else reason
+        return
+    row.update(entity=_entity_label(assessment["leading_entity"]),
+               assessment_url=urls.assessment(assessment["pk"]),
+               urgent=assessment["is_urgent"])
+    if follow_up:
+        name = SHORT_NAMES.get(assessment["leading_entity"], "the lesion")
+        row["reason"] = f"{reason}: recheck of {name}"
+    else:
+        texts = [flag.get("text", "") for flag in assessment["course_flags"] or []]
+        if not texts:
+            row["reason"] = reason
+        elif len(texts) == 1:
+            row["reason"] = f"{reason}: {_lower_first(texts[0])}"
+        else:
+            row["reason"] = (f"{reason}: {_lower_first(texts[0]).rstrip('.')} "
+                             f"(and {len(texts) - 1} more).")
+
+
+def _full_name(row: dict[str, Any]) -> str:
+    return " ".join(filter(None, (row["first_name"], row["last_name"]))) or row["username"]
 
 
 def _capped_count(queryset: QuerySet) -> int:

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from . import engine
-from .clinical import age_in_months, contract_input
+from .clinical import age_in_months, contract_input, overridden_flag
 from .engine.course import CourseContext, Visit, check_course
 from .models import (
     Assessment,
@@ -445,19 +445,33 @@ def assessment_rerun(*, assessment: Assessment, user: AbstractBaseUser) -> Asses
 @transaction.atomic
 def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: list[str],
                       final_entity: str, final_management: str, reason: str,
-                      user: AbstractBaseUser) -> AssessmentDecision:
+                      user: AbstractBaseUser, flag_considered: bool = False
+                      ) -> AssessmentDecision:
     """Record the clinician's decision. Agreeing copies the engine's reading; an override keeps
-    the engine's output untouched beside the clinician's reading and reason."""
+    the engine's output untouched beside the clinician's reading and reason.
+
+    An override to a management milder than an urgent or refer red flag is refused unless the
+    clinician confirmed considering that flag and gave a reason (checked here, under the lock,
+    whatever door the decision came through)."""
     _lock_open_patient(assessment.observation.encounter.patient_id)
     output = assessment.output_json
     if decision == Decision.AGREE:
         final_subtypes = [s["code"] for s in output["subtypes"] if s["role"] != "alternative"]
         final_entity = output["leading_entity"]["code"]
         final_management = output["management"]["category"]
+        flag_considered = False
+    else:
+        flag = overridden_flag(output, final_management)
+        if flag is not None and not (flag_considered and reason.strip()):
+            raise Conflict(f"Your management is milder than the {flag['action']} red flag "
+                           f"({flag['message']}). Tick that you considered it and give your "
+                           "reason; nothing was saved.")
+        if flag is None:
+            flag_considered = False
     row = AssessmentDecision(assessment=assessment, decision=decision,
                              final_subtypes=final_subtypes, final_entity=final_entity,
                              final_management=final_management, reason=reason.strip(),
-                             decided_by=user)
+                             flag_considered=flag_considered, decided_by=user)
     row._history_user = user
     row.full_clean()
     row.save()

@@ -31,7 +31,11 @@ from .forms import (
 )
 from .models import LesionStatus
 from .pagination import NearEndPaginator
-from .presenters import assessment_view_model, timeline_view_model
+from .presenters import (
+    assessment_view_model,
+    patient_chart_view_model,
+    timeline_view_model,
+)
 
 PAGE_SIZE = 25
 
@@ -150,14 +154,11 @@ def patient_archive(request: HttpRequest, patient_pk: int) -> HttpResponse:
 def patient_detail(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = selectors.patient_overview(request.user, patient_pk)
     _logged(request, patient.pk)
-    lesions = list(patient.lesions.all())
     writable = access.can(request.user, access.WRITE, patient.site_id) and \
         patient.archived_at is None
     return render(request, "assessment/patient_detail.html", {
         "patient": patient,
-        "encounters": patient.encounters.all(),
-        "active_lesions": [x for x in lesions if x.status == LesionStatus.ACTIVE],
-        "resolved_lesions": [x for x in lesions if x.status == LesionStatus.RESOLVED],
+        "chart": patient_chart_view_model(patient, timezone.localdate()),
         "can_add": writable, "can_edit": writable,
     })
 
@@ -231,8 +232,9 @@ def assessment_detail(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     _logged(request, patient.pk)
     writable = access.can(request.user, access.WRITE, patient.site_id) and \
         patient.archived_at is None
-    return _assessment_page(request, assessment, decision_form=DecisionForm(),
-                            can_decide=writable)
+    form = DecisionForm(output=assessment.output_json,
+                        current=assessment.decisions.first())
+    return _assessment_page(request, assessment, decision_form=form, can_decide=writable)
 
 
 def _assessment_page(request: HttpRequest, assessment: Any, *, decision_form: DecisionForm,
@@ -273,7 +275,7 @@ def assessment_rerun(request: HttpRequest, assessment_pk: int) -> HttpResponse:
 def assessment_decide(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     assessment = selectors.assessment_for(request.user, assessment_pk)
     _require_open(request, assessment.observation.encounter.patient)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, output=assessment.output_json)
     status = 400
     if form.is_valid():
         data = form.cleaned_data
@@ -283,7 +285,8 @@ def assessment_decide(request: HttpRequest, assessment_pk: int) -> HttpResponse:
                 final_subtypes=data.get("final_subtypes") or [],
                 final_entity=data.get("final_entity") or "",
                 final_management=data.get("final_management") or "",
-                reason=data.get("reason") or "", user=request.user)
+                reason=data.get("reason") or "", user=request.user,
+                flag_considered=bool(data.get("flag_considered")))
         except services.Conflict as conflict:
             form.add_error(None, str(conflict))
             status = 409
@@ -372,7 +375,8 @@ def lesion_timeline(request: HttpRequest, lesion_pk: int) -> HttpResponse:
     lesion = selectors.lesion_timeline(request.user, lesion_pk)
     _logged(request, lesion.patient_id)
     return render(request, "assessment/lesion_timeline.html", {
-        "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": PhotoForm(),
+        "lesion": lesion, "view": timeline_view_model(lesion, timezone.localdate()),
+        "photo_form": PhotoForm(),
         "can_add": access.can(request.user, access.WRITE, lesion.patient.site_id)
         and lesion.patient.archived_at is None,
     })
@@ -394,7 +398,8 @@ def photo_upload(request: HttpRequest, observation_pk: int) -> HttpResponse:
             return redirect("lesion-timeline", lesion_pk=observation.lesion_id)
     lesion = selectors.lesion_timeline(request.user, observation.lesion_id)
     return render(request, "assessment/lesion_timeline.html", {
-        "lesion": lesion, "view": timeline_view_model(lesion), "photo_form": form,
+        "lesion": lesion, "view": timeline_view_model(lesion, timezone.localdate()),
+        "photo_form": form,
         "photo_observation": observation.pk, "can_add": True,
     }, status=400)
 

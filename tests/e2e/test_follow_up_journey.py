@@ -75,7 +75,8 @@ def test_case_a_is_followed_to_resolution_with_chart_and_photo(page, clinician,
         const chart = Chart.getChart(document.getElementById('size-chart'));
         return chart.data.datasets[0].data.map(p => [p.x, p.y]);
     }""")
-    assert points == [[12, 2], [14.99, 0]]
+    # Observed sizes only: the resolution is a marked event, not a measured 0 mm.
+    assert points == [[12, 2]]
     assert page.locator("canvas#size-chart").bounding_box()["height"] > 100
 
     # Attach a photo to the first visit and see it on the timeline.
@@ -83,12 +84,15 @@ def test_case_a_is_followed_to_resolution_with_chart_and_photo(page, clinician,
     Image.new("RGB", (300, 200), (222, 200, 190)).save(image, "JPEG")
     photo_file = tmp_path / "heel.jpg"
     photo_file.write_bytes(image.getvalue())
-    first_row = page.locator("tbody tr").first
-    first_row.locator("input[type=file]").set_input_files(str(photo_file))
-    first_row.get_by_label("Caption").fill("first visit, right heel")
-    first_row.get_by_role("button", name="Attach photo").click()
+    # One upload form for the lesion; the visit is chosen from a list (the first visit here).
+    first_visit = page.locator("#photo-visit option", has_text="2026-08-10")
+    page.locator("#photo-visit").select_option(first_visit.get_attribute("value"))
+    page.get_by_label("Photo (JPEG or PNG)").set_input_files(str(photo_file))
+    page.get_by_label("Caption").fill("first visit, right heel")
+    page.get_by_role("button", name="Attach photo").click()
     page.get_by_text("Photo attached").wait_for()
     photo = Photo.objects.get()
+    assert photo.observation == lesion.observations.order_by("encounter__date").first()
     img = page.locator(f"img[src='/photos/{photo.pk}/']")
     img.wait_for()
     assert page.evaluate("(el) => el.complete && el.naturalWidth", img.element_handle()) == 300
@@ -102,7 +106,7 @@ def test_a_bad_upload_is_refused_in_the_browser(page, clinician, tmp_path: Path)
     page.goto(f"/lesions/{Lesion.objects.get().pk}/")
     fake = tmp_path / "report.jpg"
     fake.write_bytes(b"%PDF-1.7 this is a document")
-    page.locator("tbody tr").first.locator("input[type=file]").set_input_files(str(fake))
+    page.get_by_label("Photo (JPEG or PNG)").set_input_files(str(fake))
     page.get_by_role("button", name="Attach photo").click()
     page.get_by_text("not a readable JPEG or PNG image").wait_for()
     assert not Photo.objects.exists()

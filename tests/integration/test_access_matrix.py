@@ -27,6 +27,7 @@ from tests.builders import load_case
 
 PUBLIC = {"login", "logout"}  # Django's auth views, checked in their own tests
 SELF_AUTHENTICATED = {"api-assess"}  # answers 401 itself (token or session)
+OPEN_ASSETS = {"favicon"}  # a redirect to a static file, open to all (test_chrome_pages)
 
 
 def app_patterns() -> list[URLPattern]:
@@ -44,7 +45,7 @@ def app_patterns() -> list[URLPattern]:
     return found
 
 
-PATTERNS = [p for p in app_patterns() if p.name not in PUBLIC | SELF_AUTHENTICATED]
+PATTERNS = [p for p in app_patterns() if p.name not in PUBLIC | SELF_AUTHENTICATED | OPEN_ASSETS]
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_every_app_view_declares_its_methods() -> None:
 def test_only_the_login_pages_and_the_api_skip_the_login_requirement() -> None:
     open_views = {p.name for p in app_patterns()
                   if getattr(p.callback, "login_required", True) is False}
-    assert open_views == {"login"} | SELF_AUTHENTICATED
+    assert open_views == {"login"} | SELF_AUTHENTICATED | OPEN_ASSETS
 
 
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.name)

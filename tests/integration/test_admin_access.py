@@ -81,7 +81,7 @@ def _clinic_records(*, site: Site, record_number: str, user: User) -> dict[type,
     decision = services.assessment_decide(
         assessment=assessment, decision="override", final_subtypes=["dystrophic"],
         final_entity="heel_stick_calcinosis", final_management="refer",
-        reason="Seen before.", user=user)
+        reason="Seen before.", user=user, flag_considered=True)
     services.record_view(user=user, patient_id=patient.pk, path="/seed/")
     return {
         Patient: patient, Encounter: observation.encounter, Lesion: observation.lesion,

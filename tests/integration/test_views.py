@@ -341,15 +341,17 @@ def test_assessment_page_shows_the_sections_in_order(alice_client: Client,
                                                      recorded: dict[str, int]) -> None:
     response = alice_client.get(f"/assessments/{recorded['a']}/")
     html = response.content.decode()
-    order = ["Red flags", "Classification", "Leading entity and differential",
-             "Laboratory results", "Calcium × phosphate product", "Missing workup",
+    # The answer first (summary card), then what was entered, then the detail.
+    order = ['id="summary"', "Findings entered", "Red flags", "Classification", "Differential",
+             "Laboratory results", "Calcium × phosphate product", "Workup to complete",
              "Management and expected course", "Suggested follow-up", "Rules fired",
-             "Your decision"]
+             "Your decision", 'id="ruleset-footer"']
     positions = [html.index(heading) for heading in order]
     assert positions == sorted(positions)
     # This child was born 2025-02-01: 18–30 months is 2026-08 to 2027-08.
     assert "Expected to resolve between 2026-08 and 2027-08, at 18–30 months of age" in html
-    assert "2025-12-24 (in 12 weeks)" in html
+    assert "24 Dec 2025 (in 12 weeks)" in html
+    assert "24 Dec 2025" in html.split('id="findings-heading"')[0]  # follow-up in the summary
 
 
 def test_agree_records_the_engine_reading(alice_client: Client, recorded: dict[str, int]) -> None:
