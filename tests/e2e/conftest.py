@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,19 +37,33 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@contextmanager
+def opened_page(browser, base_url: str, width: int = 1280, height: int = 900
+                ) -> Iterator[tuple[object, list[str], list[str]]]:
+    """A page in a fresh context at this viewport, with the console errors and the
+    Content-Security-Policy messages it logs (the caller asserts on them)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width,
+                                                               "height": height})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    blocked: list[str] = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    try:
+        yield page, errors, blocked
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, live_server) -> Iterator[object]:
     """A page that fails the test if the Content-Security-Policy blocked anything."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280,
-                                                                      "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    yield page
-    context.close()
-    assert violations == [], f"CSP violations: {violations}"
+    with opened_page(browser, live_server.url) as (page, _, blocked):
+        yield page
+    assert blocked == [], f"CSP violations: {blocked}"
 
 
 @pytest.fixture(scope="session")

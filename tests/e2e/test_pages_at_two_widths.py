@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 
 from assessment.demo import load_demo
 from assessment.models import Assessment, Encounter, Lesion, Patient, Role
-from tests.e2e.conftest import axe_violations
+from tests.e2e.conftest import axe_violations, opened_page
 from tests.factories import SiteFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -63,42 +63,39 @@ def _login(page, username: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+def _check(page, name: str, path: str, where: str, height: int, shot: Path) -> list[str]:
+    """What is wrong with one page at one size (nothing: an empty list)."""
+    response = page.goto(path)
+    page.wait_for_load_state()
+    if response is None or response.status != 200:
+        return [f"{where}: status {response and response.status}"]
+    page.screenshot(path=str(shot), full_page=True)
+    problems = []
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    inner = page.evaluate("window.innerWidth")
+    if scroll > inner:
+        problems.append(f"{where}: {scroll} px wide in a {inner} px window")
+    if name.startswith("assessment"):
+        bottom = page.evaluate("document.getElementById('summary').getBoundingClientRect().bottom")
+        if bottom > height:
+            problems.append(f"{where}: summary card ends at {bottom:.0f} px, below the first "
+                            f"{height} px")
+    problems += [f"{where}: axe {v['id']}: {v['help']} ({len(v['nodes'])})"
+                 for v in axe_violations(page)]
+    return problems
+
+
 def test_pages_fit_read_first_and_pass_axe(browser, live_server, people, output_dir: Path
                                            ) -> None:
     pages = _pages()
     problems: list[str] = []
     for size, (width, height) in VIEWPORTS.items():
         for username, paths in pages.items():
-            context = browser.new_context(base_url=live_server.url,
-                                          viewport={"width": width, "height": height})
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            console: list[str] = []
-            page.on("console", lambda m, c=console: c.append(m.text)
-                    if m.type == "error" else None)
-            _login(page, username, f"{username}-pass-1234")
-            for name, path in paths:
-                response = page.goto(path)
-                page.wait_for_load_state()
-                where = f"{name} at {size}"
-                if response is None or response.status != 200:
-                    problems.append(f"{where}: status {response and response.status}")
-                    continue
-                page.screenshot(path=str(output_dir / f"pages-{name}-{size}.png"),
-                                full_page=True)
-                scroll = page.evaluate("document.documentElement.scrollWidth")
-                inner = page.evaluate("window.innerWidth")
-                if scroll > inner:
-                    problems.append(f"{where}: {scroll} px wide in a {inner} px window")
-                if name.startswith("assessment"):
-                    bottom = page.evaluate(
-                        "document.getElementById('summary').getBoundingClientRect().bottom")
-                    if bottom > height:
-                        problems.append(f"{where}: summary card ends at {bottom:.0f} px, "
-                                        f"below the first {height} px")
-                for violation in axe_violations(page):
-                    problems.append(f"{where}: axe {violation['id']}: {violation['help']} "
-                                    f"({len(violation['nodes'])})")
-            context.close()
+            with opened_page(browser, live_server.url, width, height) as (page, console, _):
+                _login(page, username, f"{username}-pass-1234")
+                for name, path in paths:
+                    problems += _check(page, name, path, f"{name} at {size}", height,
+                                       output_dir / f"pages-{name}-{size}.png")
+            # CSP refusals are console errors too.
             problems.extend(f"console error ({username}, {size}): {text}" for text in console)
     assert problems == [], "\n".join(problems)

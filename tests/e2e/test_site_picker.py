@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from assessment.models import Lesion, Patient, Role
-from tests.e2e.conftest import axe_violations
+from tests.e2e.conftest import axe_violations, opened_page
 from tests.factories import PatientFactory, SiteFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -122,14 +122,7 @@ def test_the_form_with_the_diagram_has_no_serious_accessibility_finding(
 
 def test_the_diagram_fits_a_phone(browser, live_server, patient: Patient,
                                   output_dir: Path) -> None:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390,
-                                                                      "height": 844})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    blocked: list[str] = []
-    page.on("console", lambda message: blocked.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    try:
+    with opened_page(browser, live_server.url, 390, 844) as (page, _, blocked):
         open_form(page, patient)
         picker = page.locator("[data-site-picker='lesion-0']")
         assert picker.is_visible()
@@ -142,6 +135,4 @@ def test_the_diagram_fits_a_phone(browser, live_server, patient: Patient,
         page.get_by_role("button", name="Right heel, medial side").click()
         assert chosen(page) == ("heel", "medial", "right")
         picker.screenshot(path=str(output_dir / "site_picker_390.png"))
-    finally:
-        context.close()
     assert blocked == [], f"CSP violations: {blocked}"
