@@ -319,7 +319,8 @@ class LesionObservation(Tracked):
                                               blank=True)
     perpendicular_diameter_mm = models.DecimalField(max_digits=4, decimal_places=1, null=True,
                                                     blank=True)
-    color = models.CharField(max_length=16, blank=True, choices=code_choices(vocab.COLORS))
+    color = models.CharField("colour", max_length=16, blank=True,
+                             choices=code_choices(vocab.COLORS))
     morphology = models.CharField(max_length=24, blank=True,
                                   choices=code_choices(vocab.MORPHOLOGIES))
     surface = models.CharField(max_length=16, blank=True, choices=code_choices(vocab.SURFACES))

@@ -29,6 +29,7 @@ from .forms import (
     PatientSearchForm,
     PhotoForm,
 )
+from .history_text import history_entries
 from .models import LesionStatus
 from .pagination import NearEndPaginator
 from .presenters import (
@@ -165,7 +166,8 @@ def patient_detail(request: HttpRequest, patient_pk: int) -> HttpResponse:
 
 @page("GET")
 def patient_history(request: HttpRequest, patient_pk: int) -> HttpResponse:
-    patient, entries = selectors.patient_history(request.user, patient_pk)
+    patient, fetched, names = selectors.patient_history(request.user, patient_pk)
+    entries = history_entries(fetched, names)
     _logged(request, patient.pk)
     return render(request, "assessment/patient_history.html",
                   {"patient": patient, "entries": entries})

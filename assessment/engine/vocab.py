@@ -95,6 +95,7 @@ ACTION_TO_MINIMUM_MANAGEMENT = {"urgent": "urgent", "refer": "refer"}
 # Human-readable words for coded values, used when rules quote findings back to the clinician.
 LABELS: dict[str, str] = {
     "head_neck": "head or neck",
+    "localized": "localised",
     "foot_dorsum": "dorsum of the foot",
     "central_plantar": "central plantar",
     "white_yellow": "white-yellow",
