@@ -8,10 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from .clinical import age_words, date_at_age
-from .engine.knowledge import ENTITIES
 from .engine.vocab import words
 from .models import Assessment
-from .summaries import entered_findings, summary
+from .summaries import entered_findings, entity_label, summary
 
 ACTION_LABELS = {"urgent": "Urgent", "refer": "Refer", "review": "Review"}
 FLAG_CLASS = {"urgent": "danger", "refer": "warning", "review": "info"}
@@ -19,11 +18,6 @@ LAB_FLAG_LABELS = {"high": "High", "low": "Low", "normal": "Normal",
                    "no_reference": "No interval", "": ""}
 LAB_FLAG_CLASS = {"high": "text-bg-danger", "low": "text-bg-warning", "normal": "text-bg-success",
                   "no_reference": "text-bg-secondary"}
-
-
-def _entity_label(code: str) -> str:
-    entity = ENTITIES.get(code)
-    return entity.label if entity else code
 
 
 def assessment_view_model(assessment: Assessment) -> dict[str, Any]:
@@ -40,7 +34,7 @@ def assessment_view_model(assessment: Assessment) -> dict[str, Any]:
         course["sentence"] = (f"Expected to resolve between {start:%Y-%m} and {end:%Y-%m}, at "
                               f"{window[0]:g}–{window[1]:g} months of age")
         if course.get("basis"):
-            course["sentence"] += f" ({_entity_label(course['basis']).split(' (')[0].lower()})"
+            course["sentence"] += f" ({entity_label(course['basis']).split(' (')[0].lower()})"
         course["sentence"] += "."
     follow = dict(out["follow_up"])
     follow["date"] = encounter.date + timedelta(weeks=follow["interval_weeks"])
@@ -69,7 +63,7 @@ def assessment_view_model(assessment: Assessment) -> dict[str, Any]:
         "course": course,
         "follow_up": follow,
         "management_label": words(out["management"]["category"]).capitalize(),
-        "decisions": [dict(decision=d, entity_label=_entity_label(d.final_entity),
+        "decisions": [dict(decision=d, entity_label=entity_label(d.final_entity),
                            management_label=words(d.final_management).capitalize(),
                            subtype_labels=[words(code) for code in d.final_subtypes or []])
                       for d in decisions],
@@ -249,7 +243,7 @@ def _leading(assessment: Any) -> dict[str, Any]:
     decisions = list(assessment.decisions.all())
     decision = decisions[0] if decisions else None
     if decision is not None and decision.decision == "override":
-        return {"assessment": assessment, "entity": _entity_label(decision.final_entity),
+        return {"assessment": assessment, "entity": entity_label(decision.final_entity),
                 "management": decision.get_final_management_display(), "overridden": True,
                 "decision": decision}
     return {"assessment": assessment,

@@ -10,12 +10,11 @@ from .engine.labs import ANALYTES
 from .engine.vocab import words
 from .models import FLAG_LABELS
 
-ACTION_ORDER = {"urgent": 0, "refer": 1, "review": 2}
 MANAGEMENT_CSS = {"urgent": "danger", "refer": "warning", "treat": "primary",
                   "watchful_waiting": "success"}
 
 
-def _label(code: str) -> str:
+def entity_label(code: str) -> str:
     entity = ENTITIES.get(code)
     return entity.label if entity else words(code).capitalize()
 
@@ -33,7 +32,8 @@ def _number(value: float | None) -> str:
 
 
 def strongest_flag(output: dict[str, Any]) -> dict[str, Any] | None:
-    flags = sorted(output.get("red_flags", []), key=lambda f: ACTION_ORDER[f["action"]])
+    # The engine lists red flags most severe first (urgent, refer, review).
+    flags = output.get("red_flags", [])
     return flags[0] if flags else None
 
 
@@ -51,7 +51,7 @@ def summary(output: dict[str, Any], decision: Any) -> dict[str, Any]:
                               "final": None, "decision": decision}
     if decision is not None and decision.decision == "override":
         result["final"] = {
-            "entity": _label(decision.final_entity),
+            "entity": entity_label(decision.final_entity),
             "subtypes": [words(code) for code in decision.final_subtypes or []],
             "management": management_label(decision.final_management),
             "management_code": decision.final_management,
@@ -71,7 +71,7 @@ def entered_findings(data: dict[str, Any]) -> list[dict[str, Any]]:
              ("Sex", words(patient.get("sex")).capitalize())]
     if history.get("gestational_age_weeks") is not None:
         child.append(("Gestation", f"{history['gestational_age_weeks']:g} weeks"))
-    answers = {True: [], False: []}  # type: dict[bool, list[str]]
+    answers: dict[bool, list[str]] = {True: [], False: []}
     unanswered = 0
     for key, value in history.items():
         if key == "gestational_age_weeks":
