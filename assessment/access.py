@@ -12,13 +12,18 @@ from django.core.exceptions import PermissionDenied
 
 from .models import Membership, Role
 
-VIEW, WRITE, REVIEW = "view", "write", "review"
+VIEW, WRITE, REVIEW, REPORT = "view", "write", "review", "report"
+# REPORT: clinic-wide exports (FHIR bulk, REDCap) and the registry outcomes page. A clinician
+# exports one patient's record (a FHIR bundle for a referral) with VIEW; taking a whole clinic's
+# records out is a data manager's or reviewer's job.
 ROLE_ACTIONS = {
     Role.CLINICIAN: {VIEW, WRITE},
-    Role.REVIEWER: {VIEW, REVIEW},
+    Role.REVIEWER: {VIEW, REVIEW, REPORT},
+    Role.DATA_MANAGER: {VIEW, REPORT},
     Role.VIEWER: {VIEW},
 }
-ACTION_WORDS = {WRITE: "enter or change records", REVIEW: "review visits", VIEW: "see records"}
+ACTION_WORDS = {WRITE: "enter or change records", REVIEW: "review visits", VIEW: "see records",
+                REPORT: "export a clinic's records or see registry outcomes"}
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -29,6 +29,7 @@ from .models import (
     Assessment,
     AssessmentDecision,
     Encounter,
+    ExportLog,
     ImagingFinding,
     LabResult,
     Lesion,
@@ -884,6 +885,31 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
 
 
+@admin.register(ExportLog)
+class ExportLogAdmin(SuperuserOnlyAdmin):
+    list_display = ("started_at", "user", "kind", "channel", "clinics", "patient",
+                    "patient_count", "finished_at")
+    list_filter = ("kind", "channel", "started_at")
+    list_select_related = ("user", "patient")
+    search_fields = ("patient__record_number", "user__username")
+    date_hierarchy = "started_at"
+    readonly_fields = ("started_at", "finished_at", "user", "kind", "channel", "site_codes",
+                       "patient", "patient_count")
+
+    @admin.display(description="Clinics")
+    def clinics(self, obj: ExportLog) -> str:
+        return ", ".join(obj.site_codes) or "None"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an export log that can be edited is no log
+
+
 class MissingObjectIs404:
     """A missing, invisible or malformed object id answers 404 on every admin page, rather than
     Django's redirect to the index with a "doesn't exist" message: one answer for every door."""
@@ -900,3 +926,4 @@ for _model, _model_admin in list(admin.site._registry.items()):
         admin.site.unregister(_model)
         admin.site.register(_model, type(type(_model_admin).__name__,
                                          (MissingObjectIs404, type(_model_admin)), {}))
+

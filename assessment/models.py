@@ -115,6 +115,7 @@ class Site(models.Model):
 class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician (enter and edit)"
     REVIEWER = "reviewer", "Reviewer (review and read)"
+    DATA_MANAGER = "data_manager", "Data manager (exports and outcomes)"
     VIEWER = "viewer", "Viewer (read only)"
 
 
@@ -122,7 +123,7 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices)
+    role = models.CharField(max_length=16, choices=Role.choices)
     history = HistoricalRecords()
 
     class Meta:
@@ -550,6 +551,38 @@ class PatientViewLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} viewed {self.patient} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class ExportKind(models.TextChoices):
+    FHIR_BUNDLE = "fhir_bundle", "FHIR bundle of one patient"
+    FHIR_BULK = "fhir_bulk", "FHIR bulk export (NDJSON)"
+    REDCAP_RECORDS = "redcap_records", "REDCap records"
+    REDCAP_DICTIONARY = "redcap_dictionary", "REDCap data dictionary"
+    ASSESSMENTS_CSV = "assessments_csv", "Assessments CSV"
+
+
+class ExportLog(models.Model):
+    """Who took which records out of the app, through which door, and how many: the export
+    counterpart of PatientViewLog. A bulk export is one row (its clinics and patient count),
+    a one-patient export names the patient (and is also a patient view)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+")
+    kind = models.CharField(max_length=20, choices=ExportKind.choices)
+    channel = models.CharField(max_length=8, choices=[("web", "Web"), ("command", "Command")])
+    site_codes = models.JSONField(default=list, blank=True,
+                                  help_text="The clinics whose records were exported.")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    patient_count = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class ApiToken(models.Model):

@@ -22,6 +22,7 @@ from .models import (
     Patient,
     Photo,
     ReviewStatus,
+    Site,
 )
 
 WORKLIST_LIMIT = 25
@@ -39,6 +40,19 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     if allowed is None:
         return Patient.objects.all()
     return Patient.objects.filter(site_id__in=allowed)
+
+
+def report_sites(user: User, codes: list[str] | None = None) -> list[Site]:
+    """The clinics whose records the user may export or count on the outcomes page (REPORT),
+    narrowed to ``codes`` when given. A code the user may not report on is answered as if it
+    did not exist (as another clinic's record is a 404), so the caller cannot probe names."""
+    if not user.is_authenticated:
+        return []
+    allowed = access.site_ids(user, access.REPORT)
+    sites = Site.objects.all() if allowed is None else Site.objects.filter(pk__in=allowed)
+    if codes is not None:
+        sites = sites.filter(code__in=codes)
+    return list(sites.order_by("name"))
 
 
 def patient_list(user: User, query: str = "") -> QuerySet[Patient]:

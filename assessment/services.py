@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from . import engine
 from .clinical import age_in_months, contract_input, overridden_flag
@@ -162,8 +163,6 @@ def _patient_move(*, patient: Patient, from_site_id: int, user: AbstractBaseUser
 @transaction.atomic
 def patient_archive(*, patient: Patient, user: AbstractBaseUser) -> Patient:
     """Archive, never delete: the record leaves lists and the worklist but stays readable."""
-    from django.utils import timezone
-
     _lock_open_patient(patient.pk)
     patient.archived_at = timezone.now()
     patient.archived_by = user
@@ -187,6 +186,26 @@ def record_view(*, user: AbstractBaseUser, patient_id: int, path: str) -> None:
     from .models import PatientViewLog
 
     PatientViewLog.objects.create(user=user, patient_id=patient_id, path=path[:200])
+
+
+def export_started(*, user: AbstractBaseUser, kind: str, channel: str, site_codes: list[str],
+                   patient_id: int | None = None, patient_count: int | None = None) -> Any:
+    """Log an export before its first byte leaves (a stream cut short is still logged). A
+    one-patient export is a patient view as well."""
+    from .models import ExportLog
+
+    if patient_id is not None:
+        record_view(user=user, patient_id=patient_id, path=f"export:{kind}")
+    return ExportLog.objects.create(user=user, kind=kind, channel=channel,
+                                    site_codes=sorted(site_codes), patient_id=patient_id,
+                                    patient_count=patient_count)
+
+
+def export_finished(*, log: Any, patient_count: int) -> None:
+    from .models import ExportLog
+
+    ExportLog.objects.filter(pk=log.pk).update(patient_count=patient_count,
+                                               finished_at=timezone.now())
 
 
 @dataclass

@@ -41,11 +41,15 @@ from .presenters import (
 PAGE_SIZE = 25
 
 
-def page(*methods: str, writes: bool = False) -> Callable[[Callable], Callable]:
+def page(*methods: str, writes: bool = False,
+         needs: str = access.VIEW) -> Callable[[Callable], Callable]:
+    """``needs``: the action the view checks (access.REPORT for clinic-wide exports and
+    outcomes); the access matrix reads it to know who must be refused."""
     def decorate(view: Callable) -> Callable:
         wrapped = require_http_methods(list(methods))(view)
         wrapped.allowed_methods = methods  # type: ignore[attr-defined]
         wrapped.writes = writes  # type: ignore[attr-defined]
+        wrapped.needs = access.WRITE if writes else needs  # type: ignore[attr-defined]
         return wrapped
     return decorate
 

@@ -1,6 +1,7 @@
 """Personas, as in the house style. At the North clinic: alice is a clinician, rita a reviewer
-(with admin access), victor a viewer. charlie is a clinician at the South clinic (an outsider to
-North's records); bob is logged in but a member of no clinic."""
+(with admin access), victor a viewer, dana a data manager (exports and outcomes). charlie is a
+clinician at the South clinic (an outsider to North's records); bob is logged in but a member of
+no clinic."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ def victor(north) -> User:
 
 
 @pytest.fixture
+def dana(north) -> User:
+    return UserFactory(username="dana", first_name="Dana", last_name="Datamanager",
+                       roles=[(north, Role.DATA_MANAGER)])
+
+
+@pytest.fixture
 def charlie(south) -> User:
     return UserFactory(username="charlie", first_name="Charlie", last_name="Outsider",
                        is_staff=True, roles=[(south, Role.CLINICIAN)])
@@ -88,6 +95,11 @@ def rita_client(rita) -> Client:
 @pytest.fixture
 def victor_client(victor) -> Client:
     return client_for(victor)
+
+
+@pytest.fixture
+def dana_client(dana) -> Client:
+    return client_for(dana)
 
 
 @pytest.fixture

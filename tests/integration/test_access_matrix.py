@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from PIL import Image
 
-from assessment import services
+from assessment import access, services
 from assessment.demo import record_contract_case
 from assessment.models import Assessment, LesionObservation, Patient, Photo
 from assessment.photos import clean_photo
@@ -125,10 +125,39 @@ def test_a_reviewer_cannot_write_in_the_app_either(pattern: URLPattern, world,
     assert rita_client.post(url).status_code == 403
 
 
-@pytest.mark.parametrize("pattern", [p for p in PATTERNS if not p.callback.writes],
+@pytest.mark.parametrize("pattern", [p for p in PATTERNS if p.callback.needs == access.VIEW],
                          ids=lambda p: p.name)
 def test_a_viewer_reads_every_page(pattern: URLPattern, world, victor_client: Client) -> None:
     assert victor_client.get(url_for(pattern, world)).status_code == 200
+
+
+REPORT_PATTERNS = [p for p in PATTERNS if p.callback.needs == access.REPORT]
+
+
+@pytest.mark.parametrize("pattern", REPORT_PATTERNS, ids=lambda p: p.name)
+def test_clinic_wide_reports_refuse_viewers_and_clinicians(
+        pattern: URLPattern, world, victor_client: Client, alice_client: Client) -> None:
+    """Exports of a whole clinic and the outcomes page need a data manager or reviewer role."""
+    url = url_for(pattern, world)
+    assert victor_client.get(url).status_code == 403
+    assert alice_client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("pattern", REPORT_PATTERNS, ids=lambda p: p.name)
+def test_data_managers_and_reviewers_read_the_reports(
+        pattern: URLPattern, world, dana_client: Client, rita_client: Client) -> None:
+    url = url_for(pattern, world)
+    for client in (dana_client, rita_client):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if response.streaming:
+            b"".join(response.streaming_content)  # the stream is read to its end
+
+
+@pytest.mark.parametrize("pattern", [p for p in PATTERNS if p.callback.writes],
+                         ids=lambda p: p.name)
+def test_a_data_manager_cannot_write(pattern: URLPattern, world, dana_client: Client) -> None:
+    assert dana_client.post(url_for(pattern, world)).status_code == 403
 
 
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.name)
