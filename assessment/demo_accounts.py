@@ -24,6 +24,8 @@ class DemoAccount(NamedTuple):
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("demo", "heel-nodule-demo", "clinician", False, "Demo", "Clinician"),
     DemoAccount("reviewer", "heel-nodule-review", "reviewer", True, "Demo", "Reviewer"),
+    DemoAccount("datamanager", "heel-nodule-data", "data_manager", False, "Demo",
+                "Data manager"),
     DemoAccount("viewer", "heel-nodule-view", "viewer", False, "Demo", "Viewer"),
 )
 
