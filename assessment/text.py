@@ -132,3 +132,9 @@ class HiddenCharactersRefused:
             # lists), so this never leaks into the class or into other forms.
             field.validators.append(
                 LabelledHiddenCharacterValidator(str(field.label or pretty_name(name))))
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that a spreadsheet program will not run: a leading =, +, - or @ would be read
+    as a formula (CSV injection), and export files are often opened in one before an import."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

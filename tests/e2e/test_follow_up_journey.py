@@ -67,7 +67,7 @@ def test_case_a_is_followed_to_resolution_with_chart_and_photo(page, clinician,
     page.get_by_text("Follow-up recorded.").wait_for()
     assert page.locator("#resolution").inner_text() == \
         "Resolved after 13 weeks, at 15 months of age."
-    assert "Resolved 2026-11-09" in page.locator("main").inner_text()
+    assert "Resolved 9 Nov 2026" in page.locator("main").inner_text()
     lesion.refresh_from_db()
     assert lesion.status == "resolved"
 

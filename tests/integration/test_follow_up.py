@@ -52,7 +52,7 @@ def test_follow_up_is_prefilled_from_the_last_observation(alice_client: Client,
     form = response.context["entry"].lesion_forms[0]
     assert form.initial["largest_diameter_mm"] == 2
     assert form.initial["color"] == "white"
-    assert b"last seen 2026-08-10" in response.content
+    assert b"last seen 10 Aug 2026" in response.content
 
 
 def test_recording_resolved_closes_the_lesion(alice_client: Client, case_a: Patient) -> None:

@@ -37,6 +37,11 @@ BORN = date(2025, 8, 10)
 FIRST_VISIT = date(2026, 8, 10)
 
 
+def shown(day: date) -> str:
+    """A date as the pages print it: "9 Nov 2026"."""
+    return f"{day.day} {day:%b %Y}"
+
+
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -130,9 +135,9 @@ def test_an_active_lesion_card_shows_size_change_and_overdue_follow_up(
     assert card["due"]["overdue_days"] == 10
     assert card["leading"]["assessment"].observation.encounter.date == date(2026, 11, 9)
     page = text_of(response.content.decode())
-    assert "Active" in page and "Latest size 1.5 mm 2026-11-09" in page
+    assert "Active" in page and "Latest size 1.5 mm 9 Nov 2026" in page
     assert "Since previous visit Smaller" in page
-    assert f"Next follow-up {lesion.next_follow_up_due:%Y-%m-%d} Overdue 10 days" in page
+    assert f"Next follow-up {shown(lesion.next_follow_up_due)} Overdue 10 days" in page
     # The follow-up visit says what happened to the lesion; the first visit gives its size.
     assert "Right lateral heel nodule: 1.5 mm, smaller" in page
     assert "Right lateral heel nodule: 2 mm" in page
@@ -154,7 +159,7 @@ def test_a_resolved_lesion_says_resolved_and_plots_no_zero(alice_client: Client,
     assert len(card["spark"]["dots"]) == 1 and card["spark"]["resolved_x"] is not None
     assert card["spark"]["label"].endswith("; resolved at 15 months.")
     page = text_of(response.content.decode())
-    assert "Resolved on 2026-11-09" in page and "Last measured 2 mm" in page
+    assert "Resolved on 9 Nov 2026" in page and "Last measured 2 mm" in page
     assert "Right lateral heel nodule: Resolved" in page
     assert "Next follow-up" not in page
 
@@ -188,7 +193,7 @@ def test_active_lesions_come_before_resolved_ones_and_each_visit_says_what_happe
     assert [(card["lesion"].laterality, card["resolved"]) for card in cards] == [
         ("left", False), ("right", True)]
     page = text_of(response.content.decode())
-    visit = page[page.index("2026-11-09 · Follow-up visit"):page.index("2026-08-10 · Initial")]
+    visit = page[page.index("9 Nov 2026 · Follow-up visit"):page.index("10 Aug 2026 · Initial")]
     assert "Left heel: 3 mm" in visit and "Right lateral heel nodule: Resolved" in visit
 
 
@@ -237,7 +242,7 @@ def test_timeline_ages_agree_with_the_resolution_sentence(alice_client: Client, 
     assert [row["age_words"] for row in view["rows"]] == ["12 mo", "15 mo"]
     assert view["resolution"] == "Resolved after 13 weeks, at 15 months of age."
     page = text_of(response.content.decode())
-    assert "2026-11-09 15 mo" in page and "14 months 30 days" not in page
+    assert "9 Nov 2026 15 mo" in page and "14 months 30 days" not in page
 
 
 def test_timeline_chart_holds_only_observed_sizes_and_marks_the_resolution(
@@ -262,12 +267,12 @@ def test_timeline_marks_an_overdue_follow_up_in_days(alice_client: Client, case_
     url = f"/lesions/{lesion.pk}/"
     on_day(monkeypatch, lesion.next_follow_up_due - timedelta(days=3))
     page = text_of(alice_client.get(url).content.decode())
-    assert f"Next follow-up due {lesion.next_follow_up_due:%Y-%m-%d}" in page
+    assert f"Next follow-up due {shown(lesion.next_follow_up_due)}" in page
     assert "Overdue" not in page
     on_day(monkeypatch, lesion.next_follow_up_due + timedelta(days=12))
     response = alice_client.get(url)
     assert response.context["view"]["due"]["overdue_days"] == 12
-    assert f"{lesion.next_follow_up_due:%Y-%m-%d} Overdue 12 days" in text_of(
+    assert f"{shown(lesion.next_follow_up_due)} Overdue 12 days" in text_of(
         response.content.decode())
 
 
@@ -284,9 +289,9 @@ def test_timeline_has_one_photo_form_posting_to_the_latest_visit_by_default(
     assert upload_forms(html) == [f"/observations/{latest.pk}/photos/"]
     options = re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', html)
     assert options == [
-        (f"/observations/{latest.pk}/photos/", " selected", "2026-11-09 · 15 mo · Smaller"),
-        (f"/observations/{first.pk}/photos/", "", "2026-08-10 · 12 mo · First visit")]
-    assert "The photo will be attached to the visit of 2026-11-09 (15 mo)." in html
+        (f"/observations/{latest.pk}/photos/", " selected", "9 Nov 2026 · 15 mo · Smaller"),
+        (f"/observations/{first.pk}/photos/", "", "10 Aug 2026 · 12 mo · First visit")]
+    assert "The photo will be attached to the visit of 9 Nov 2026 (15 mo)." in html
 
 
 def test_a_photo_sent_for_an_earlier_visit_is_shown_under_that_visit(
