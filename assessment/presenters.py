@@ -345,3 +345,69 @@ def _lesion_card(lesion: Any, course: list[Any], born: date, today: date,
         "site_answers": site_answers,
         "site_yes": sum(1 for row in site_answers if row["answer"] == "Yes"),
     }
+
+
+# --- The printed visit summary (templates/assessment/print_summary.html) ----------------------
+
+SUMMARY_LIST_LIMIT = 3
+
+
+def _first(items: list[Any], limit: int = SUMMARY_LIST_LIMIT) -> dict[str, Any]:
+    """A list cut for one printed page: the first ``limit`` items and how many were left out."""
+    return {"items": items[:limit], "more": max(len(items) - limit, 0)}
+
+
+# Sentences the engine repeats in its critical-value and same-day flags; the printed "Urgent:"
+# label already says them. Should the engine reword one, it is printed in full: never less.
+REPEATED_ADVICE = (
+    "Act on it today, whatever the lesion looks like.",
+    "Renal disease is recorded and may explain this value, but it is still critical: act on it "
+    "now.",
+    "Same-day assessment.",
+)
+
+
+def brief_flag(message: str) -> str:
+    """A red flag's message without the advice every urgent flag repeats."""
+    for sentence in REPEATED_ADVICE:
+        message = message.replace(f" {sentence}", "").replace(sentence, "")
+    return message.strip()
+
+
+def visit_summary_view_model(assessment: Assessment) -> dict[str, Any]:
+    """The one-page visit summary for the medical record, built on the assessment page's view
+    model: every red flag, lab and missing workup item, but the differential and the
+    management options cut to the first three (the rest counted, to be read in the app)."""
+    view = assessment_view_model(assessment)
+    out, encounter = view["out"], view["encounter"]
+    groups = {group["title"]: dict(group["items"]) for group in view["findings"]}
+    course = view["course"]
+    window = course.get("resolution_expected_by_age_months")
+    expected = ""
+    if course.get("dates"):
+        expected = (f"Expected to resolve between {course['dates']['from']:%b %Y} and "
+                    f"{course['dates']['to']:%b %Y}, at {window[0]:g}–{window[1]:g} months of "
+                    "age")
+        if course.get("basis"):
+            expected += f" ({entity_label(course['basis']).split(' (')[0].lower()})"
+        expected += "."
+    clinician = encounter.clinician
+    flags = [dict(flag, brief=brief_flag(flag["message"]))
+             for flag in view["urgent_flags"] + view["other_flags"]]
+    return {
+        "view": view,
+        "clinician": clinician.get_full_name() or clinician.get_username(),
+        "lesion": groups.get("Lesion", {}),
+        "history_yes": groups.get("History", {}).get("Yes", ""),
+        "imaging": [f"{name} {text.lower()}" for name, text in groups.get("Imaging", {}).items()
+                    if name != "Recorded"],
+        # Names without their parenthesised synonyms: the app shows the full labels.
+        "differential": _first([dict(item, name=item["label"].split(" (")[0])
+                                for item in out["differential"]]),
+        "options": _first(out["management"]["options"]),
+        "flags": flags,
+        "flags_cut": any(flag["brief"] != flag["message"] for flag in flags),
+        "expected": expected,
+        # Without a dated window the engine's course text says what is known instead.
+        "course_text": "" if expected else course.get("text", ""),
+    }
