@@ -42,6 +42,15 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     return Patient.objects.filter(site_id__in=allowed)
 
 
+def sites_visible_to(user: User) -> list[Site]:
+    """The clinics whose records the user may see (VIEW)."""
+    if not user.is_authenticated:
+        return []
+    allowed = access.site_ids(user, access.VIEW)
+    sites = Site.objects.all() if allowed is None else Site.objects.filter(pk__in=allowed)
+    return list(sites.order_by("name"))
+
+
 def report_sites(user: User, codes: list[str] | None = None) -> list[Site]:
     """The clinics whose records the user may export or count on the outcomes page (REPORT),
     narrowed to ``codes`` when given. A code the user may not report on is answered as if it
@@ -540,3 +549,45 @@ def _full_name(row: dict[str, Any]) -> str:
 def _capped_count(queryset: QuerySet) -> int:
     """Exact up to COUNT_CAP, then COUNT_CAP + 1 (shown as "1000+"): bounded work."""
     return queryset.order_by()[:COUNT_CAP + 1].count()
+
+
+# --- FHIR export (assessment/interop/fhir.py) ----------------------------------------------------
+
+def fhir_patients(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """``patients`` with everything the FHIR builders read, in 7 queries whatever their number
+    of visits, lesions, labs and assessments. Only the parts of the engine's stored output the
+    export uses are fetched (``out_*``), never the whole input and output documents."""
+    from django.db.models import F
+
+    from .models import LabResult
+
+    decisions = AssessmentDecision.objects.select_related("decided_by").order_by(
+        "decided_at", "id")
+    assessments = Assessment.objects.defer("input_json", "output_json").annotate(
+        out_differential=F("output_json__differential"), out_red_flags=F("output_json__red_flags"),
+        out_labs=F("output_json__labs"), out_follow_up=F("output_json__follow_up"),
+        out_refer_to=F("output_json__management__refer_to"),
+        out_course_text=F("output_json__expected_course__text"),
+    ).prefetch_related(Prefetch("decisions", queryset=decisions)).order_by("created_at", "id")
+    observations = LesionObservation.objects.prefetch_related(
+        Prefetch("assessments", queryset=assessments)).order_by("id")
+    encounters = Encounter.objects.defer("notes", "review_comment").prefetch_related(
+        Prefetch("observations", queryset=observations),
+        Prefetch("labs", queryset=LabResult.objects.order_by("id"))).order_by("date", "id")
+    return patients.select_related("site").prefetch_related(
+        Prefetch("encounters", queryset=encounters),
+        Prefetch("lesions", queryset=Lesion.objects.order_by("id")))
+
+
+def patient_for_fhir(user: User, pk: int) -> Patient:
+    """One patient the user may see (VIEW: a clinician exports one record for a referral),
+    prefetched for the FHIR bundle; another clinic's patient is a 404."""
+    return get_object_or_404(fhir_patients(patients_visible_to(user)), pk=pk)
+
+
+def report_patients(user: User, sites: list[Site]) -> QuerySet[Patient]:
+    """Every patient (archived ones included: it is the registry) of those of ``sites`` where
+    the user may export (REPORT), ordered by id for keyset batches."""
+    allowed = {site.pk for site in report_sites(user)}
+    return Patient.objects.filter(site_id__in=[site.pk for site in sites if site.pk in allowed]
+                                  ).order_by("pk")

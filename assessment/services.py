@@ -134,6 +134,7 @@ def patient_update(*, patient: Patient, expected_version: int, user: AbstractBas
     # Keep each visit's copy of the date of birth in step; the database refuses the change
     # (and the transaction rolls back) if a visit would now be before birth.
     Encounter.objects.filter(patient=patient).update(patient_born=patient.date_of_birth)
+    worklist_changed()  # ages on the worklist and windows on the outcomes page move with it
     return patient
 
 
@@ -494,6 +495,7 @@ def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: 
     row._history_user = user
     row.full_clean()
     row.save()
+    worklist_changed()  # the outcomes page groups by the clinician's final diagnosis
     return row
 
 

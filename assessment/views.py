@@ -29,14 +29,16 @@ from .forms import (
     PatientSearchForm,
     PhotoForm,
 )
+from .handout import handout_for, offer_for
 from .history_text import history_entries
-from .models import LesionStatus
+from .models import ExportKind, LesionStatus
 from .pagination import NearEndPaginator
 from .presenters import (
     assessment_view_model,
     patient_chart_view_model,
     timeline_view_model,
 )
+from .text import spreadsheet_safe
 
 PAGE_SIZE = 25
 
@@ -259,6 +261,8 @@ def _assessment_page(request: HttpRequest, assessment: Any, *, decision_form: De
         "decision_form": decision_form, "can_decide": can_decide,
         "outdated": outdated, "current_ruleset": engine.RULESET_VERSION, "newer": newer,
         "can_rerun": outdated and can_decide and newer is None,
+        # The parent handout link shows only when one is offered (assessment/handout.py).
+        "handout_offered": bool(offer_for(assessment)),
     }, status=status)
 
 
@@ -426,9 +430,7 @@ class _Echo:
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A leading =, +, - or @ would be run as a formula by spreadsheet programs.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return spreadsheet_safe("" if value is None else str(value))
 
 
 EXPORT_COLUMNS = ["site", "record_number", "visit_date", "visit_kind", "age_months", "lesion",
@@ -442,10 +444,15 @@ def export_assessments(request: HttpRequest) -> StreamingHttpResponse:
     """CSV of every assessment in the user's sites, for data managers."""
     rows = selectors.assessments_for_export(request.user).iterator(chunk_size=500)
     writer = csv.writer(_Echo())
+    log = services.export_started(
+        user=request.user, kind=ExportKind.ASSESSMENTS_CSV, channel="web",
+        site_codes=[site.code for site in selectors.sites_visible_to(request.user)])
 
     def lines() -> Iterator[str]:
+        patients: set[int] = set()
         yield writer.writerow(EXPORT_COLUMNS)
         for a in rows:
+            patients.add(a.observation.encounter.patient_id)
             encounter = a.observation.encounter
             lesion = a.observation.lesion
             yield writer.writerow([_cell(v) for v in (
@@ -454,7 +461,170 @@ def export_assessments(request: HttpRequest) -> StreamingHttpResponse:
                 a.calcinosis, a.leading_entity, a.primary_subtype, a.management_category,
                 a.urgent, a.atypical_course, a.follow_up_due, a.ruleset_version,
                 encounter.review_status)])
+        services.export_finished(log=log, patient_count=len(patients))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="assessments.csv"'
+    return response
+
+
+# --- Printouts: the visit summary for the record and the parent handout ----------------------
+
+@page("GET")
+def assessment_summary(request: HttpRequest, assessment_pk: int) -> HttpResponse:
+    """One printed page for the medical record; a patient view like the assessment page."""
+    from .presenters import visit_summary_view_model
+
+    assessment = selectors.assessment_for(request.user, assessment_pk)
+    _logged(request, assessment.observation.encounter.patient_id)
+    return render(request, "assessment/print_summary.html", {
+        "assessment": assessment, "summary": visit_summary_view_model(assessment),
+        "printed_on": timezone.localdate(), "handout_offered": bool(offer_for(assessment)),
+    })
+
+
+@page("GET")
+def assessment_handout(request: HttpRequest, assessment_pk: int) -> HttpResponse:
+    """The parent handout in plain words, or a notice saying why none is offered."""
+    assessment = selectors.assessment_for(request.user, assessment_pk)
+    encounter = assessment.observation.encounter
+    _logged(request, encounter.patient_id)
+    offer, handout = handout_for(assessment)
+    return render(request, "assessment/print_handout.html", {
+        "assessment": assessment, "encounter": encounter, "offer": offer, "handout": handout,
+        "clinic": encounter.patient.site,
+    })
+
+
+# --- Exports page and the REDCap export (assessment/interop/redcap.py) ---------------------------
+
+MAX_SITE_CODES = 50
+
+
+def _exports_page(request: HttpRequest, *, site_error: str = "", status: int = 200
+                  ) -> HttpResponse:
+    sites = selectors.report_sites(request.user)
+    return render(request, "assessment/exports.html", {
+        "can_report": bool(sites), "sites": sites, "site_error": site_error,
+        "first_site": sites[0] if sites else None,
+    }, status=status)
+
+
+@page("GET")
+def exports(request: HttpRequest) -> HttpResponse:
+    """What the user may export: the assessments CSV for everyone; for data managers and
+    reviewers, the clinic-wide REDCap files and the FHIR bulk command line."""
+    return _exports_page(request)
+
+
+def _chosen_report_sites(request: HttpRequest) -> tuple[list[Any], HttpResponse | None]:
+    """The clinics named by ``?site=CODE`` (repeatable), each one the user may export; every
+    such clinic when none is named. An unknown or forbidden code answers the Exports page
+    again (400) saying so, never a traceback."""
+    access.require_anywhere(request.user, access.REPORT)
+    codes = request.GET.getlist("site")
+    if not codes:
+        return selectors.report_sites(request.user), None
+    sites = selectors.report_sites(request.user, codes[:MAX_SITE_CODES])
+    missing = sorted(set(codes) - {site.code for site in sites})
+    if len(codes) > MAX_SITE_CODES or missing:
+        shown = f" '{missing[0][:20]}'" if missing else "s: too many"
+        return [], _exports_page(
+            request, status=400,
+            site_error=f"Clinic (site): no clinic{shown} whose records you may export. "
+                       "Choose among the clinics listed below.")
+    return sites, None
+
+
+def _redcap_csv(rows: Any, filename: str) -> StreamingHttpResponse:
+    from .interop import redcap
+
+    response = StreamingHttpResponse(redcap.csv_lines(rows),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@page("GET", needs=access.REPORT)
+def export_redcap_records(request: HttpRequest) -> HttpResponse:
+    """The REDCap records CSV of the chosen clinics (logged: who, which clinics, how many
+    patients; a stream cut short leaves the log without its end time)."""
+    from .interop import redcap
+    from .models import ExportKind
+
+    sites, refused = _chosen_report_sites(request)
+    if refused is not None:
+        return refused
+    log = services.export_started(user=request.user, kind=ExportKind.REDCAP_RECORDS,
+                                  channel="web", site_codes=[site.code for site in sites])
+    counter = redcap.Counter()
+
+    def rows() -> Iterator[list[str]]:
+        yield from redcap.records(request.user, sites, counter=counter)
+        services.export_finished(log=log, patient_count=counter.patients)
+
+    return _redcap_csv(rows(), "redcap-records.csv")
+
+
+@page("GET", needs=access.REPORT)
+def export_redcap_dictionary(request: HttpRequest) -> HttpResponse:
+    """The REDCap data dictionary. It holds no patient data, so it is not logged."""
+    from .interop import redcap
+
+    access.require_anywhere(request.user, access.REPORT)
+    return _redcap_csv(redcap.dictionary_rows(), "redcap-data-dictionary.csv")
+
+
+@page("GET", needs=access.REPORT)
+def export_redcap_repeating(request: HttpRequest) -> HttpResponse:
+    """Which REDCap instruments repeat, with their labels (no patient data, not logged)."""
+    from .interop import redcap
+
+    access.require_anywhere(request.user, access.REPORT)
+    return _redcap_csv(redcap.repeating_rows(), "redcap-repeating-instruments.csv")
+
+
+# --- Registry outcomes: time to resolution (assessment/outcomes/) ------------------------------
+
+@page("GET", needs=access.REPORT)
+def outcomes(request: HttpRequest) -> HttpResponse:
+    """Time to resolution of the lesions of the user's report clinics as Kaplan–Meier curves,
+    by diagnosis, subtype or clinic, beside the knowledge base's expected window. A bad filter
+    value is named in a message and left out; the page still answers."""
+    from .outcomes import registry
+    from .outcomes.forms import OutcomesFilterForm
+
+    access.require_anywhere(request.user, access.REPORT)
+    form = OutcomesFilterForm(request.GET, sites=selectors.report_sites(request.user))
+    filters = form.filters()
+    figures = registry.outcomes(request.user, sites=filters.sites,
+                                first_from=filters.first_from, first_to=filters.first_to,
+                                grouping=filters.group)
+    return render(request, "assessment/outcomes.html", {
+        "form": form, "filters": filters, "figures": figures,
+        "groups": figures["groups"], "chart": figures["chart"],
+        "group_label": registry.GROUPINGS[filters.group],
+        "at_risk_weeks": registry.AT_RISK_WEEKS,
+    })
+
+
+# --- FHIR: one patient's record as a Bundle (assessment/interop/fhir.py) ---------------------
+
+@page("GET")
+def patient_fhir(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """The patient's record as a FHIR R4 Bundle, for a referral: anyone who can see the patient
+    may download it; it is logged as an export and a patient view."""
+    from .interop import fhir
+
+    patient = selectors.patient_for_fhir(request.user, patient_pk)
+    log = services.export_started(user=request.user, kind=ExportKind.FHIR_BUNDLE, channel="web",
+                                  site_codes=[patient.site.code], patient_id=patient.pk)
+    body = fhir.patient_bundle_json(patient)
+    services.export_finished(log=log, patient_count=1)
+    response = HttpResponse(body, content_type="application/fhir+json")
+    # Record numbers are letters, digits and hyphens only (model validator): safe in a header.
+    response["Content-Disposition"] = (
+        f'attachment; filename="{patient.record_number}-fhir.json"')
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -145,7 +145,9 @@ class _Collector:
             if key not in allowed:
                 suggestion = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
-                self.add(_join(path, str(key)), f"unknown field {_show(key)}{hint}")
+                # An empty key has no path of its own: name the object that holds it.
+                field = _join(path, str(key)) if str(key) else (path or "input")
+                self.add(field, f"unknown field {_show(key)}{hint}")
         return value
 
     # -- scalars ---------------------------------------------------------------------------

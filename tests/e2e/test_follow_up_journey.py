@@ -85,7 +85,7 @@ def test_case_a_is_followed_to_resolution_with_chart_and_photo(page, clinician,
     photo_file = tmp_path / "heel.jpg"
     photo_file.write_bytes(image.getvalue())
     # One upload form for the lesion; the visit is chosen from a list (the first visit here).
-    first_visit = page.locator("#photo-visit option", has_text="2026-08-10")
+    first_visit = page.locator("#photo-visit option", has_text="10 Aug 2026")
     page.locator("#photo-visit").select_option(first_visit.get_attribute("value"))
     page.get_by_label("Photo (JPEG or PNG)").set_input_files(str(photo_file))
     page.get_by_label("Caption").fill("first visit, right heel")

@@ -47,8 +47,11 @@ def _pages() -> dict[str, list[tuple[str, str]]]:
             ("visit-form", f"/patients/{b.pk}/encounters/new/"),
             ("assessment-urgent", f"/assessments/{urgent.pk}/"),
             ("timeline", f"/lesions/{resolved.pk}/"),
+            ("visit-summary", f"/assessments/{urgent.pk}/summary/"),
+            ("exports", "/export/"),
         ],
         "rita": [
+            ("outcomes", "/registry/outcomes/"),
             ("admin-encounters", "/admin/assessment/encounter/"),
             ("admin-encounter", f"/admin/assessment/encounter/{follow_up.pk}/change/"),
         ],
@@ -80,7 +83,8 @@ def _check(page, name: str, path: str, where: str, height: int, shot: Path) -> l
         if bottom > height:
             problems.append(f"{where}: summary card ends at {bottom:.0f} px, below the first "
                             f"{height} px")
-    problems += [f"{where}: axe {v['id']}: {v['help']} ({len(v['nodes'])})"
+    problems += [f"{where}: axe {v['id']}: {v['help']} "
+                 f"({', '.join(str(node['target']) for node in v['nodes'])})"
                  for v in axe_violations(page)]
     return problems
 

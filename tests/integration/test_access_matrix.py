@@ -195,3 +195,13 @@ def test_the_api_refuses_viewers_and_reviewers(victor_client: Client,
         response = client.post("/api/v1/assess", json.dumps(body),
                                content_type="application/json")
         assert response.status_code == 403
+
+
+def test_the_assessments_export_is_logged(world, alice, alice_client: Client) -> None:
+    from assessment.models import ExportLog
+
+    b"".join(alice_client.get("/export/assessments.csv").streaming_content)
+    log = ExportLog.objects.get()
+    assert (log.user, log.kind, log.channel, log.site_codes) == (
+        alice, "assessments_csv", "web", ["north"])
+    assert log.patient_count == 1 and log.finished_at is not None

@@ -141,7 +141,7 @@ def test_the_navigation_collapses_behind_a_toggler_on_phones(rita_client: Client
                       'aria-controls="main-nav"', 'aria-expanded="false"', "aria-label="):
         assert attribute in toggler.group(0), attribute
     menu = html[html.index('id="main-nav"'):html.index("</nav>")]
-    for link in ("Worklist", "Patients", "Export CSV", "Review (admin)", "Log out"):
+    for link in ("Worklist", "Patients", "Exports", "Outcomes", "Review (admin)", "Log out"):
         assert link in menu, link
     assert 'action="/accounts/logout/"' in menu
     assert "onclick" not in html and "<script>" not in html

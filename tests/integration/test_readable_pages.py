@@ -22,8 +22,9 @@ DB_ID = re.compile(r"\b(?:id|pk|ID)\s*[:=#]\s*\d+|#\d+\b")
 
 
 def visible_text(page: str) -> str:
-    """The text a person reads: no scripts, styles, tags or attribute values."""
-    page = re.sub(r"<(script|style|template)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    """The text a person reads: no scripts, styles, tags or attribute values. Command lines
+    and rule ids (<pre>, <code>) are meant to be typed or quoted, so they are not words."""
+    page = re.sub(r"<(script|style|template|pre|code)\b.*?</\1>", " ", page, flags=re.S | re.I)
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
 
@@ -52,8 +53,10 @@ def _clinician_pages() -> list[str]:
                   f"/patients/{patient.pk}/edit/"]
     pages.append(f"/patients/{Patient.objects.first().pk}/encounters/new/")
     pages += [f"/encounters/{e.pk}/" for e in Encounter.objects.all()]
-    pages += [f"/assessments/{a.pk}/" for a in Assessment.objects.all()]
+    pages += [f"/assessments/{a.pk}/{printout}" for a in Assessment.objects.all()
+              for printout in ("", "summary/", "handout/")]
     pages += [f"/lesions/{lesion.pk}/" for lesion in Lesion.objects.all()]
+    pages.append("/export/")
     return pages
 
 
@@ -64,7 +67,8 @@ def _reviewer_pages() -> list[str]:
             f"/admin/assessment/encounter/{encounter.pk}/change/",
             "/admin/assessment/patient/", f"/admin/assessment/patient/{patient.pk}/change/",
             f"/admin/assessment/patient/{patient.pk}/history/",
-            "/admin/assessment/assessment/"]
+            "/admin/assessment/assessment/", "/export/", "/registry/outcomes/",
+            "/registry/outcomes/?group=subtype", "/registry/outcomes/?group=clinic"]
 
 
 def _problems(client: Client, pages: list[str]) -> list[str]:

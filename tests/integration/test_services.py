@@ -14,6 +14,7 @@ from django.db import IntegrityError
 from assessment import services
 from assessment.clinical import add_months, age_in_months, date_at_age
 from assessment.demo import load_demo
+from assessment.demo_accounts import DEMO_ACCOUNTS
 from assessment.models import (
     Assessment,
     Encounter,
@@ -118,7 +119,8 @@ def test_demo_accounts_with_debug_on(db, settings) -> None:
     assert "user 'demo'" in out.getvalue() and "user 'reviewer'" in out.getvalue()
     assert "user 'viewer'" in out.getvalue()
     call_command("ensure_demo_user", stdout=out)
-    assert out.getvalue().count("password '") == 3, "credentials are printed once"
+    assert out.getvalue().count("password '") == len(DEMO_ACCOUNTS), (
+        "credentials are printed once")
 
 
 @pytest.mark.parametrize(("months", "words"), [

@@ -155,3 +155,14 @@ def test_null_means_unknown_everywhere() -> None:
     findings = validate(data)
     assert findings.lesion.features == frozenset()
     assert findings.labs == ()
+
+
+def test_an_empty_key_is_named_by_the_object_that_holds_it() -> None:
+    """Found by hypothesis: {"": null} gave an error with an empty field name."""
+    from assessment.engine import InvalidInput, assess
+
+    for body, where in (({"": None}, "input"), ({"patient": {"": 1}}, "patient")):
+        with pytest.raises(InvalidInput) as raised:
+            assess(body)
+        fields = [error.field for error in raised.value.errors]
+        assert all(fields) and where in fields
