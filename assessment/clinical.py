@@ -51,10 +51,16 @@ def age_words(months: float) -> str:
     whole = int(months)
     days = round((months - whole) * DAYS_PER_MONTH)
     if whole < 1:
-        return f"{days} days"
+        return _count(days, "day")
     if whole < 36:
-        return f"{whole} months" + (f" {days} days" if days else "")
-    return f"{whole // 12} years {whole % 12} months"
+        return _count(whole, "month") + (f" {_count(days, 'day')}" if days else "")
+    years, rest = divmod(whole, 12)
+    return _count(years, "year") + (f" {_count(rest, 'month')}" if rest else "")
+
+
+def _count(number: int, unit: str) -> str:
+    """ "1 month", "2 months": singular where it is one (clinical review: "1 months")."""
+    return f"{number} {unit}{'' if number == 1 else 's'}"
 
 
 def date_at_age(born: date, months: float) -> date:

@@ -41,6 +41,15 @@ class ParentText:
     onset_words: str = ""
     care: tuple[str, ...] = ()
     sooner: tuple[str, ...] = ()
+    # Signs for the emergency department today, beyond the ones every handout lists.
+    emergency: tuple[str, ...] = ()
+    # How long it lasts, in place of NO_WINDOW, when the knowledge base gives no dated window.
+    how_long: str = ""
+    # Redness and swelling are part of the expected course (extravasation): the call-us list
+    # then asks about a change since this visit instead of redness or swelling as such.
+    red_at_first: bool = False
+    # New lumps are part of the condition (MICC), not a warning sign.
+    new_lumps_expected: bool = False
 
 
 HARMLESS = ("It is harmless.", "It is not cancer and it is not an infection.")
@@ -51,7 +60,7 @@ TEXTS: dict[str, ParentText] = {
     "calcified_heel_stick_nodule": ParentText(
         title="A small calcium lump on the heel after heel-prick blood tests",
         what=("It is a small, hard, white or yellow lump of calcium in the skin of the heel.",
-              "It forms where the heel was pricked for blood tests when your child was a baby."),
+              "It forms where the heel was pricked for blood tests when your child was a newborn."),
         serious=(*HARMLESS,
                  "Most children do not feel it. Some lumps are sore when a shoe presses on them."),
         course=("The lump slowly moves up to the surface of the skin.",
@@ -73,9 +82,10 @@ TEXTS: dict[str, ParentText] = {
                 "Later it may turn white or yellow, and chalky bits may come to the surface."),
         onset_words="3 weeks to 6 months after it first appeared",
         care=("If it is sore, you can give the pain medicine your doctor suggested.",),
-        sooner=("The skin over it turns dark or black.",
-                "The arm or leg with the lump looks pale, blue or cold, or your child will not "
-                "move it."),
+        emergency=("The skin over it turns dark or black.",
+                   "The arm or leg with the lump looks pale, blue or cold, or your child will "
+                   "not move it."),
+        red_at_first=True,
     ),
     # KNOWLEDGE 3.4: tiny firm white bumps, cause unknown, fade over months (6 to 21 months,
     # some by adulthood); avoid needless procedures.
@@ -84,8 +94,11 @@ TEXTS: dict[str, ParentText] = {
         what=("It is a tiny, firm, white bump. It is a small spot of calcium in the skin.",
               "Doctors do not know exactly why it forms."),
         serious=HARMLESS,
-        course=("It usually fades away by itself over months. Sometimes it takes longer.",
-                "It usually needs no treatment."),
+        course=("It usually needs no treatment.",),
+        # KNOWLEDGE 3.4: about 6 months [V R18], about 21 months [V R21], or by adulthood.
+        how_long="It often fades over 6 months to 2 years; sometimes it lasts longer. We will "
+                 "check it at each visit.",
+        new_lumps_expected=True,
     ),
     # KNOWLEDGE 3.5: small firm yellow-white lump, mostly noticed in the first 2 years, may
     # bleed or open; no known time to fade; watch, or remove it if it bothers the child.
@@ -117,7 +130,7 @@ TEXTS: dict[str, ParentText] = {
         what=("When skin has been hurt, calcium can settle in the healed skin.",
               "This made a firm lump in the skin."),
         serious=HARMLESS,
-        course=("How long it lasts depends on the old injury.",
+        course=("It may stay for a long time.",
                 "If it hurts or gets in the way, it can be taken out."),
     ),
     # KNOWLEDGE table 1 (idiopathic): no cause found; may stay or slowly come out through the
@@ -136,22 +149,32 @@ HANDOUT_ENTITIES = tuple(TEXTS)
 CARE = ("Do not squeeze, pick or scratch it.",
         "Keep the skin clean with mild soap and water, and pat it dry.")
 FOOT_CARE = "Choose shoes and socks that do not rub on it."
-# KNOWLEDGE 3.1 and 3.2 red flags and the master list (section 5), in parents' words.
-SOONER = ("The skin around it turns red, and the redness spreads.",
-          "It feels warm or looks swollen.",
+# KNOWLEDGE 3.1 and 3.2 red flags and the master list (section 5), in parents' words, in two
+# lists by urgency: a febrile young infant or spreading redness is not "come back sooner".
+EMERGENCY = ("The redness spreads quickly, or your child has a fever and seems unwell.",)
+# Fever under 3 months needs a septic screen the same day (section 5, [V R10]).
+YOUNG_INFANT_FEVER = "Your baby is under 3 months old and has a temperature of 38 °C or more."
+SOONER = ("The skin around it turns red, or it feels warm or looks swollen.",
           "There is pus (yellow or green liquid) or a bad smell.",
-          "Your child has a fever or seems unwell.",
           "It opens into a sore.",
-          "It grows fast.",
-          "New lumps appear.")
+          "It grows fast.")
+CHANGED_SINCE_VISIT = ("The redness or swelling gets bigger than it was at this visit, or the "
+                       "lump becomes hot.")
+NEW_LUMPS = "New lumps appear."
 FOOT_PAIN = "It hurts, or your child limps or will not stand on that foot."
 PAIN = "It hurts."
-NO_WINDOW = "It may take several months; we will check it at each visit."
+# A baby cannot say it hurts or limp (under 12 months).
+BABY_FOOT_PAIN = "Your baby cries when it is touched or pressed, or pulls that foot away."
+BABY_PAIN = "Your baby cries when it is touched or pressed."
+NO_WINDOW = "We cannot say how long it will last. We will check it at each visit."
 URGENT_NOTICE = ("A parent handout is not offered for this assessment: it is urgent, and the "
                  "clinical summary is the only printout.")
 NOT_BENIGN_NOTICE = "A parent handout is not offered: there is no handout for this diagnosis."
 PLAN_NOTICE = ("A parent handout is not offered: the handout is written for a plan of watching "
                "and waiting, and this plan is to {plan}. Explain it in person.")
+FLAG_NOTICE = ("A parent handout is not offered yet: a red flag stands ({flag}). Record your "
+               "decision on this assessment first, once the flag has been dealt with (for "
+               "example, infection excluded).")
 ATYPICAL_NOTICE = ("A parent handout is not offered: the lesion is not following its expected "
                    "course.")
 RESOLVED_NOTICE = "A parent handout is not offered: the lesion has resolved."
@@ -204,7 +227,17 @@ def handout_offered(output: dict[str, Any], decision: Any | None, *,
         return Offer(False, notice=SUPERSEDED_NOTICE)
     if atypical_course and not overridden:
         return Offer(False, notice=ATYPICAL_NOTICE)
+    flags = output.get("red_flags", [])
+    if flags and decision is None:
+        # "It is not an infection" must not go home while the engine still asks to exclude
+        # one: a red flag (refer or review) needs the clinician's recorded decision first.
+        return Offer(False, notice=FLAG_NOTICE.format(flag=_lower_first(flags[0]["message"])))
     return Offer(True, entity=entity)
+
+
+def _lower_first(text: str) -> str:
+    text = text.rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def long_date(day: date) -> str:
@@ -266,6 +299,7 @@ def build_handout(entity_code: str, *, born: date, visit: date, count: int = 1,
     """The handout's sections, in the order a parent reads them."""
     text = TEXTS[entity_code]
     on_foot = site in FOOT_SITES
+    baby = visit < date_at_age(born, 12)
     expect = list(text.course)
     dates = expected_dates(entity_code, born=born, visit=visit, onset=onset)
     if dates is not None:
@@ -274,11 +308,16 @@ def build_handout(entity_code: str, *, born: date, visit: date, count: int = 1,
         # The window is known but not when it started: the window without dates.
         expect.append(f"It usually goes away on its own {text.onset_words}.")
     else:
-        expect.append(NO_WINDOW)
+        expect.append(text.how_long or NO_WINDOW)
     intro = (f"Your child has {count} of these lumps. What follows is true for each of them."
              if count > 1 else "")
     care = [*CARE, *([FOOT_CARE] if on_foot else []), *text.care]
-    sooner = [*SOONER, FOOT_PAIN if on_foot else PAIN, *text.sooner]
+    emergency = [*([YOUNG_INFANT_FEVER] if visit < date_at_age(born, 3) else []),
+                 *EMERGENCY, *text.emergency]
+    pain = (BABY_FOOT_PAIN if on_foot else BABY_PAIN) if baby else (
+        FOOT_PAIN if on_foot else PAIN)
+    sooner = [*([CHANGED_SINCE_VISIT] if text.red_at_first else [SOONER[0]]), *SOONER[1:],
+              *([] if text.new_lumps_expected else [NEW_LUMPS]), pain, *text.sooner]
     return {
         "entity": entity_code,
         "title": text.title,
@@ -289,6 +328,7 @@ def build_handout(entity_code: str, *, born: date, visit: date, count: int = 1,
         "dates": dates,
         "next_visit": long_date(next_visit) if next_visit else "",
         "care": care,
+        "emergency": emergency,
         "sooner": sooner,
         # For another doctor reading the sheet: the name without its abbreviations.
         "medical_name": ENTITIES[entity_code].label.split(" (")[0],

@@ -105,7 +105,7 @@ def test_printouts_fit_and_say_the_right_things(browser, live_server, alice: Use
         if len(reader.pages) != 1:
             problems.append(f"handout prints on {len(reader.pages)} pages")
         for expected in ("August 2027", "August 2028", "18 to 30 months old",
-                         "Thursday 24 December 2026", "Come back sooner",
+                         "Thursday 24 December 2026", "Call the clinic for an earlier visit",
                          "Visit on 1 October 2026"):
             if expected not in text:
                 problems.append(f"handout PDF lacks {expected!r}")

@@ -119,6 +119,9 @@ def test_the_summary_shows_an_override_beside_the_engine(seeds, alice: User,
     assert "(Engine: Subepidermal calcified nodule" in text
     assert "Overridden by Alice Clinician" in text
     assert "“Heel pricks at birth per the newborn record.”" in text
+    # The engine's plan is labelled as the engine's once the clinician overrode (clinical review).
+    assert "Engine's plan and follow-up (overridden by the clinician" in text
+    assert "Engine's follow-up:" in text
 
 
 def test_the_summary_shows_an_agreement(seeds, alice: User, alice_client: Client) -> None:
@@ -137,8 +140,8 @@ def test_the_heel_stick_handout_has_this_childs_dates_and_next_visit(seeds, alic
     text = words(response)
     for expected in ("North heel clinic", "Visit on 1 October 2026",
                      "between August 2027 and August 2028 (when your child is 18 to 30 months "
-                     "old)", "Your next visit: Thursday 24 December 2026",
-                     "Your child has 3 of these lumps", "Come back sooner",
+                     "old)", "Next check-up: around Thursday 24 December 2026",
+                     "Your child has 3 of these lumps", "Call the clinic for an earlier visit",
                      "Choose shoes and socks that do not rub on it.",
                      "For another doctor: Calcified heel-stick nodule."):
         assert expected in text, expected
@@ -149,8 +152,8 @@ def test_the_heel_stick_handout_has_this_childs_dates_and_next_visit(seeds, alic
 
 def test_the_handout_without_a_window_promises_no_dates(seeds, alice_client: Client) -> None:
     text = words(alice_client.get(handout_url(seeds[A])))
-    assert "It may take several months; we will check it at each visit." in text
-    assert "Your next visit: Monday 2 November 2026" in text
+    assert "We cannot say how long it will last. We will check it at each visit." in text
+    assert "Next check-up: around Monday 2 November 2026" in text
     assert "For another doctor: Subepidermal calcified nodule." in text
 
 
@@ -160,7 +163,7 @@ def test_the_urgent_seed_case_gets_no_handout_and_no_link(seeds, alice_client: C
     text = words(response)
     assert "A parent handout is not offered" in text
     assert "the clinical summary is the only printout" in text
-    assert "Come back sooner" not in text and "Your next visit" not in text
+    assert "Call the clinic for an earlier visit" not in text and "Next check-up" not in text
     assert f'href="{summary_url(seeds[B])}"' in response.content.decode()
     assert "data-print" not in response.content.decode()  # nothing to print but the notice
     page = alice_client.get(f"/assessments/{seeds[B].pk}/").content.decode()
@@ -195,7 +198,8 @@ def test_an_override_away_from_a_benign_entity_withdraws_the_handout(
                                final_entity="pilomatricoma", final_management="refer",
                                reason="Bluish hue, tent sign.", user=alice)
     text = words(alice_client.get(handout_url(seeds[C])))
-    assert "A parent handout is not offered" in text and "Come back sooner" not in text
+    assert "A parent handout is not offered" in text
+    assert "Call the clinic for an earlier visit" not in text
     page = alice_client.get(f"/assessments/{seeds[C].pk}/").content.decode()
     assert handout_url(seeds[C]) not in page
 
@@ -222,7 +226,7 @@ def test_a_later_visit_moves_the_handout_to_the_latest_assessment(
     assert handout_url(first) not in alice_client.get(f"/assessments/{first.pk}/").content.decode()
     latest = Assessment.objects.filter(observation__encounter__patient=patient).first()
     assert latest.pk != first.pk
-    assert "Come back sooner" in words(alice_client.get(handout_url(latest)))
+    assert "Call the clinic for an earlier visit" in words(alice_client.get(handout_url(latest)))
 
 
 # --- Access, logging, bad input -----------------------------------------------------------------

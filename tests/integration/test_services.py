@@ -124,7 +124,8 @@ def test_demo_accounts_with_debug_on(db, settings) -> None:
 
 
 @pytest.mark.parametrize(("months", "words"), [
-    (0.5, "15 days"), (12.0, "12 months"), (14.99, "14 months 30 days"),
+    (0.5, "15 days"), (12.0, "12 months"), (14.99, "14 months 30 days"), (1.0, "1 month"),
+    (1.2, "1 month 6 days"), (48.0, "4 years"), (49.0, "4 years 1 month"),
     (40.2, "3 years 4 months"),
 ])
 def test_age_words(months: float, words: str) -> None:

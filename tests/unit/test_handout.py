@@ -17,6 +17,7 @@ from assessment.engine.knowledge import ENTITIES
 from assessment.handout import (
     HANDOUT_ENTITIES,
     NO_WINDOW,
+    TEXTS,
     build_handout,
     expected_dates,
     handout_offered,
@@ -46,7 +47,8 @@ def output(entity: str, management: str = "watchful_waiting",
            flags: tuple[str, ...] = ()) -> dict[str, Any]:
     """The part of an engine output the offer reads."""
     return {"leading_entity": {"code": entity}, "management": {"category": management},
-            "red_flags": [{"action": action} for action in flags]}
+            "red_flags": [{"action": action, "message": f"An {action} flag."}
+                          for action in flags]}
 
 
 def decided(kind: str, entity: str, management: str) -> SimpleNamespace:
@@ -109,10 +111,14 @@ def test_every_handout_answers_the_parents_questions(entity: str) -> None:
     serious = " ".join(sheet["serious"])
     assert "not cancer" in serious and "not an infection" in serious
     assert "Do not squeeze, pick or scratch it." in sheet["care"]
-    sooner = " ".join(sheet["sooner"])
-    for sign in ("redness spreads", "warm or looks swollen", "pus", "bad smell", "fever",
-                 "sore", "grows fast", "New lumps", "hurts"):
+    emergency, sooner = " ".join(sheet["emergency"]), " ".join(sheet["sooner"])
+    assert "redness spreads quickly" in emergency and "fever" in emergency
+    for sign in ("pus", "bad smell", "sore", "grows fast"):
         assert sign in sooner, sign
+    assert ("swelling gets bigger than it was at this visit" if TEXTS[entity].red_at_first
+            else "warm or looks swollen") in sooner
+    assert ("New lumps" in sooner) is not TEXTS[entity].new_lumps_expected
+    assert "hurts" in sooner or "cries when it is touched" in sooner
     assert sheet["next_visit"] == "Monday 2 November 2026"
 
 
@@ -195,7 +201,8 @@ def test_without_an_onset_the_extravasation_window_is_given_without_dates() -> N
 def test_no_window_in_the_knowledge_base_means_no_promise(entity: str) -> None:
     sheet = build_handout(entity, born=BORN, visit=date(2026, 8, 10), onset=date(2026, 7, 1))
     assert sheet["dates"] is None
-    assert sheet["expect"][-1] == "It may take several months; we will check it at each visit."
+    assert sheet["expect"][-1] == (TEXTS[entity].how_long or NO_WINDOW)
+    assert "We will check it at each visit." in sheet["expect"][-1]
     assert not re.search(r"\b20\d\d\b", " ".join(sheet["expect"]))
 
 
@@ -234,9 +241,35 @@ def test_no_handout_unless_the_plan_is_watching_and_waiting(management: str) -> 
 def test_an_urgent_red_flag_refuses_it_whatever_the_management() -> None:
     offer = handout_offered(output("calcified_heel_stick_nodule", flags=("urgent",)), None)
     assert not offer and offer.urgent
-    # Refer and review flags do not, by themselves.
-    assert handout_offered(output("calcified_heel_stick_nodule", flags=("refer", "review")),
+    # A refer or review flag (e.g. "exclude cellulitis or abscess") holds the handout back
+    # until the clinician records a decision; then it is offered (clinical review, R16/R17).
+    held = handout_offered(output("calcified_heel_stick_nodule", flags=("refer", "review")),
                            None)
+    assert not held and "red flag stands" in held.notice
+    assert handout_offered(output("calcified_heel_stick_nodule", flags=("review",)),
+                           decided("agree", "calcified_heel_stick_nodule", "watchful_waiting"))
+
+
+def test_warning_signs_fit_the_childs_age_and_the_diagnosis() -> None:
+    """Clinical review: fever under 3 months is an emergency; a baby cannot say it hurts;
+    redness is expected early after extravasation; new lumps are part of MICC."""
+    newborn = build_handout("calcium_extravasation_calcinosis", born=date(2026, 3, 1),
+                            visit=date(2026, 3, 22), site="arm")
+    assert handout.YOUNG_INFANT_FEVER in newborn["emergency"]
+    assert handout.BABY_PAIN in newborn["sooner"]
+    assert not any("turns red" in line for line in newborn["sooner"])
+    assert handout.CHANGED_SINCE_VISIT in newborn["sooner"]
+    assert any("dark or black" in line for line in newborn["emergency"])
+    infant = build_handout("calcified_heel_stick_nodule", born=date(2025, 9, 15),
+                           visit=date(2026, 5, 15), site="heel")
+    assert handout.YOUNG_INFANT_FEVER not in infant["emergency"]
+    assert handout.BABY_FOOT_PAIN in infant["sooner"]
+    toddler = build_handout("calcified_heel_stick_nodule", born=BORN, visit=date(2027, 1, 5),
+                            site="heel")
+    assert handout.FOOT_PAIN in toddler["sooner"]
+    micc = build_handout("milia_like_idiopathic_calcinosis_cutis", born=BORN,
+                         visit=date(2027, 1, 5), site="hand")
+    assert handout.NEW_LUMPS not in micc["sooner"]
 
 
 def test_no_handout_for_a_diagnosis_without_one() -> None:
