@@ -18,6 +18,11 @@ def add_as_argument(parser: Any) -> None:
                              "exported, and the export is logged under their name")
 
 
+def add_site_argument(parser: Any) -> None:
+    parser.add_argument("--site", action="append", required=True, metavar="CODE",
+                        help="clinic code (repeat for several clinics)")
+
+
 def command_user(username: str) -> Any:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:

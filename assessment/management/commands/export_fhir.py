@@ -26,7 +26,12 @@ from django.db import connections, reset_queries
 
 from assessment import access, selectors, services
 from assessment.interop import fhir
-from assessment.management.people import add_as_argument, command_user, report_sites
+from assessment.management.people import (
+    add_as_argument,
+    add_site_argument,
+    command_user,
+    report_sites,
+)
 from assessment.models import ExportKind
 
 DEFAULT_BATCH = 500
@@ -66,8 +71,7 @@ class Command(BaseCommand):
         return ["--out", str(out_dir)]
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--site", action="append", required=True, metavar="CODE",
-                            help="clinic code (repeat for several clinics)")
+        add_site_argument(parser)
         parser.add_argument("--out", required=True, metavar="DIR",
                             help="folder to write into (created if its parent exists)")
         parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="N",

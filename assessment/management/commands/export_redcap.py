@@ -12,7 +12,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assessment import access, services
 from assessment.interop import redcap
-from assessment.management.people import add_as_argument, command_user, report_sites
+from assessment.management.people import (
+    add_as_argument,
+    add_site_argument,
+    command_user,
+    report_sites,
+)
 from assessment.models import ExportKind
 
 FILES = {"records": "redcap-records.csv", "dictionary": "redcap-data-dictionary.csv",
@@ -29,8 +34,7 @@ class Command(BaseCommand):
         return ["--out", str(out_dir)]
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--site", action="append", required=True, metavar="CODE",
-                            help="clinic code (repeat for several clinics)")
+        add_site_argument(parser)
         parser.add_argument("--out", required=True, metavar="DIR",
                             help="folder to write into (created; existing REDCap files in it "
                                  "are refused, never overwritten)")
@@ -40,6 +44,8 @@ class Command(BaseCommand):
         user = command_user(options["username"])
         sites = report_sites(user, options["site"])
         out = Path(options["out"])
+        if out.exists() and not out.is_dir():
+            raise CommandError(f"--out: {out} is a file, not a folder.")
         taken = [name for name in FILES.values() if (out / name).exists()]
         if taken:
             raise CommandError(f"--out: {out / taken[0]} exists; choose an empty folder.")
