@@ -19,7 +19,7 @@ from assessment import services
 from assessment.demo import record_contract_case
 from assessment.models import Assessment
 
-CASES = json.loads((Path(__file__).parents[1] / "data" / "review_cases" / "printouts.json"
+CASES = json.loads((Path(__file__).parents[1] / "data" / "printout_review" / "cases.json"
                     ).read_text())
 SOURCE_TAG = re.compile(r"\[(?:V R\d+|[MS])\]")
 
