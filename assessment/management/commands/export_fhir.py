@@ -61,6 +61,15 @@ def _render(ids: list[int]) -> dict[str, str]:
     return {kind: "".join(f"{line}\n" for line in found) for kind, found in lines.items()}
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked worker: drop every connection object the parent held, in any thread,
+    without closing it (closing would end the parent's session on the shared socket). Two
+    processes reading one socket interleave their results; a worker opens its own."""
+    from asgiref.local import Local
+
+    connections._connections = Local(connections.thread_critical)
+
+
 class Command(BaseCommand):
     help = ("Write every patient of the named clinics as FHIR R4 NDJSON (one file per resource "
             "type) into DIR, as USERNAME (a data manager or reviewer there).")
@@ -150,7 +159,8 @@ class Command(BaseCommand):
             return
         # Forked workers inherit the settings and _SCOPE; each opens its own connection.
         connections.close_all()
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(
+                workers, initializer=_forget_inherited_connections) as pool:
             pending: deque[tuple[int, Any]] = deque()
             for ids in pages():
                 pending.append((len(ids), pool.apply_async(_render, (ids,))))
