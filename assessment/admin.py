@@ -848,14 +848,8 @@ class MembershipAdmin(SuperuserOnlyAdmin, GuardedHistoryAdmin):
     autocomplete_fields = ("user",)
 
 
-@admin.register(PatientViewLog)
-class PatientViewLogAdmin(SuperuserOnlyAdmin):
-    list_display = ("viewed_at", "user", "patient", "path")
-    list_filter = ("viewed_at",)
-    list_select_related = ("user", "patient")
-    search_fields = ("patient__record_number", "user__username")
-    date_hierarchy = "viewed_at"
-    readonly_fields = ("viewed_at", "user", "patient", "path")
+class ReadOnlyLogAdmin(SuperuserOnlyAdmin):
+    """The view and export logs: superusers read them; nobody adds, edits or deletes a row."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -864,7 +858,17 @@ class PatientViewLogAdmin(SuperuserOnlyAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # an access log that can be edited is no log
+        return False  # a log that can be edited is no log
+
+
+@admin.register(PatientViewLog)
+class PatientViewLogAdmin(ReadOnlyLogAdmin):
+    list_display = ("viewed_at", "user", "patient", "path")
+    list_filter = ("viewed_at",)
+    list_select_related = ("user", "patient")
+    search_fields = ("patient__record_number", "user__username")
+    date_hierarchy = "viewed_at"
+    readonly_fields = ("viewed_at", "user", "patient", "path")
 
 
 @admin.register(ApiToken)
@@ -886,7 +890,7 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(ExportLog)
-class ExportLogAdmin(SuperuserOnlyAdmin):
+class ExportLogAdmin(ReadOnlyLogAdmin):
     list_display = ("started_at", "user", "kind", "channel", "clinics", "patient",
                     "patient_count", "finished_at")
     list_filter = ("kind", "channel", "started_at")
@@ -899,15 +903,6 @@ class ExportLogAdmin(SuperuserOnlyAdmin):
     @admin.display(description="Clinics")
     def clinics(self, obj: ExportLog) -> str:
         return ", ".join(obj.site_codes) or "None"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # an export log that can be edited is no log
 
 
 class MissingObjectIs404:
