@@ -889,14 +889,39 @@ def _cited(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return found
 
 
+# Each source text cites some references and evidence tags; as a bit mask (bits in reference
+# order, then the tags), the sources section of an assessment is the OR of its texts' masks,
+# read back a byte at a time through precomputed tables.
+_BITS = [*sorted(REFERENCES, key=REFERENCE_ORDER.__getitem__), *sorted(EVIDENCE_TAGS)]
+_TEXT_OF = {**REFERENCES, **EVIDENCE_TAGS}
+_BIT_OF = {code: 1 << index for index, code in enumerate(_BITS)}
+_BYTES = [(8 * chunk, [tuple(code for bit, code in enumerate(_BITS[8 * chunk: 8 * chunk + 8])
+                             if byte >> bit & 1) for byte in range(256)])
+          for chunk in range((len(_BITS) + 7) // 8)]
+_MASK_OF: dict[str, int] = {}
+
+
+def _mask(source: str) -> int:
+    refs, tags = _cited(source)
+    mask = 0
+    for code in (*refs, *tags):
+        mask |= _BIT_OF[code]
+    _MASK_OF[source] = mask
+    return mask
+
+
 def _sources(state: State) -> dict[str, str]:
-    cited: set[str] = set()
-    tags_seen: set[str] = set()
-    for source in {item["source"] for item in state.fired}:
-        refs, tags = _CITED.get(source) or _cited(source)
-        cited.update(refs)
-        tags_seen.update(tags)
-    result = {code: REFERENCES[code] for code in sorted(cited, key=REFERENCE_ORDER.__getitem__)}
-    for tag in sorted(tags_seen):
-        result[tag] = EVIDENCE_TAGS[tag]
-    return result
+    masks = _MASK_OF
+    mask = 0
+    for item in state.fired:
+        source = item["source"]
+        found = masks.get(source)
+        mask |= _mask(source) if found is None else found
+    text = _TEXT_OF
+    section: dict[str, str] = {}
+    for shift, table in _BYTES:
+        byte = mask >> shift & 255
+        if byte:
+            for code in table[byte]:
+                section[code] = text[code]
+    return section

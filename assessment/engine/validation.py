@@ -230,6 +230,14 @@ def _join(path: str, key: str) -> str:
 
 def validate(data: Any) -> Findings:
     """Validate a contract input; return frozen findings or raise InvalidInput."""
+    findings = _valid_fast(data)
+    if findings is not None:
+        return findings
+    return _validate_collecting(data)
+
+
+def _validate_collecting(data: Any) -> Findings:
+    """The full validator: walks every field and collects every problem with its path."""
     c = _Collector()
     top = c.object(data, "", TOP_KEYS)
     if top is None:
@@ -455,3 +463,209 @@ def _cross_checks(c: _Collector, patient: Patient, lesion: Lesion) -> None:
             if history[key] is True:
                 c.add(f"patient.history.{key}",
                       "is true, but iv_calcium_received is false; correct one of them")
+
+
+# --- Fast path ----------------------------------------------------------------------------------
+# Most inputs are valid. ``_valid_fast`` checks a valid input in one straight pass, without the
+# collector, paths or messages, and returns the same Findings the full validator would; at the
+# first thing it is not sure of it returns None and ``validate`` runs the full validator, which
+# finds and words every problem. It may refuse a valid input (the full path then accepts it),
+# never accept an invalid one: tests/unit/test_validation_fast.py checks both on generated and
+# mutated inputs.
+
+_TOP = frozenset(TOP_KEYS)
+_PATIENT = frozenset(PATIENT_KEYS)
+_LESION = frozenset(LESION_KEYS)
+_LAB = frozenset(LAB_KEYS)
+_IMAGING = frozenset(IMAGING_KEYS)
+_FLAGS = frozenset(vocab.HISTORY_FLAGS)
+_SEXES = frozenset(vocab.SEXES)
+_SITES = frozenset(vocab.SITES)
+_SUBSITES = frozenset(vocab.HEEL_SUBSITES)
+_OPTIONAL_CHOICES = (
+    ("laterality", frozenset(vocab.LATERALITIES)),
+    ("distribution", frozenset(vocab.DISTRIBUTIONS)),
+    ("color", frozenset(vocab.COLORS)),
+    ("morphology", frozenset(vocab.MORPHOLOGIES)),
+    ("surface", frozenset(vocab.SURFACES)),
+    ("consistency", frozenset(vocab.CONSISTENCIES)),
+    ("trend", frozenset(vocab.TRENDS)),
+)
+_FEATURES = frozenset(vocab.FEATURES)
+_XRAY = frozenset(vocab.XRAY)
+_ULTRASOUND = frozenset(vocab.ULTRASOUND)
+_DERMOSCOPY = frozenset(vocab.DERMOSCOPY)
+_HISTOLOGY = frozenset(vocab.HISTOLOGY)
+_GESTATION = vocab.HISTORY_NUMBERS["gestational_age_weeks"]
+_MAX_DURATION = math.ceil(216 * WEEKS_PER_MONTH)
+_UNITS: dict[tuple[str, str], str | None] = {}  # (text, analyte) -> accepted spelling
+_isfinite = math.isfinite
+
+
+class _Unsure(Exception):
+    """Raised inside the fast path: leave this input to the full validator."""
+
+
+def _num(value: Any, low: float, high: float, low_inclusive: bool = True) -> float | None:
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is float:
+        if not (_isfinite(value) and (low <= value if low_inclusive else low < value)
+                and value <= high):
+            raise _Unsure
+        return value
+    if kind is int and (low <= value if low_inclusive else low < value) and value <= high:
+        return float(value)
+    raise _Unsure
+
+
+def _code(value: Any, choices: frozenset[str]) -> str | None:
+    if value is None or (type(value) is str and value in choices):
+        return value
+    raise _Unsure
+
+
+def _codes(value: Any, choices: frozenset[str]) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if type(value) is not list:
+        raise _Unsure
+    seen = set(value) if all(type(v) is str for v in value) else None
+    if seen is None or len(seen) != len(value) or not seen <= choices:
+        raise _Unsure
+    # Built as the full validator builds it (a set, then frozen): same iteration order.
+    return frozenset(seen)
+
+
+def _lab_number(value: Any, factor: float, low: float, high: float) -> float:
+    kind = type(value)
+    if kind is not float and kind is not int:
+        raise _Unsure
+    if kind is float and not _isfinite(value):
+        raise _Unsure
+    if value < 0 or not low <= float(value) * factor <= high:
+        raise _Unsure
+    return float(value)
+
+
+def _valid_fast(data: Any) -> Findings | None:
+    try:
+        return _fast(data)
+    except (_Unsure, TypeError, AttributeError):
+        return None
+
+
+def _fast(data: Any) -> Findings | None:
+    if type(data) is not dict or not data.keys() <= _TOP:
+        return None
+    if "contract" in data and data["contract"] != vocab.CONTRACT_VERSION:
+        return None
+    # Patient.
+    p = data.get("patient")
+    if type(p) is not dict or not p.keys() <= _PATIENT:
+        return None
+    age = _num(p.get("age_months"), 0, 216)
+    sex = p.get("sex")
+    if age is None or type(sex) is not str or sex not in _SEXES:
+        return None
+    history: dict[str, bool | None] = dict.fromkeys(vocab.HISTORY_FLAGS)
+    gestation = None
+    raw = p.get("history")
+    if raw is not None:
+        if type(raw) is not dict:
+            return None
+        for key, value in raw.items():
+            if key in _FLAGS:
+                if value is not None and value is not True and value is not False:
+                    return None
+                history[key] = value
+            elif key == "gestational_age_weeks":
+                gestation = _num(value, *_GESTATION)
+            else:
+                return None
+    # Lesion.
+    le = data.get("lesion")
+    if type(le) is not dict or not le.keys() <= _LESION:
+        return None
+    get = le.get
+    site = get("site")
+    count = get("count")
+    if type(site) is not str or site not in _SITES or type(count) is not int:
+        return None
+    if not 1 <= count <= MAX_COUNT:
+        return None
+    subsite = _code(get("heel_subsite"), _SUBSITES)
+    if subsite is not None and site != "heel":
+        return None
+    laterality, distribution, color, morphology, surface, consistency, trend = (
+        _code(get(name), choices) for name, choices in _OPTIONAL_CHOICES)
+    largest = _num(get("largest_diameter_mm"), 0, 300, False)
+    perpendicular = _num(get("perpendicular_diameter_mm"), 0, 300, False)
+    if perpendicular is not None and (largest is None or perpendicular > largest):
+        return None
+    onset = _num(get("onset_age_months"), 0, 216)
+    if onset is not None and onset > age:
+        return None
+    duration = _num(get("duration_weeks"), 0, _MAX_DURATION)
+    if duration is not None and duration > age * WEEKS_PER_MONTH + 1:
+        return None
+    lesion = Lesion(site, subsite, laterality, count, distribution, largest, perpendicular,
+                    color, morphology, surface, consistency,
+                    _codes(get("features"), _FEATURES), onset, duration, trend)
+    # Labs.
+    labs: tuple[LabInput, ...] = ()
+    rows = data.get("labs")
+    if rows is not None:
+        if type(rows) is not list or len(rows) > MAX_LAB_ROWS:
+            return None
+        found = []
+        seen: set[str] = set()
+        for row in rows:
+            if type(row) is not dict or not row.keys() <= _LAB:
+                return None
+            analyte, text = row.get("analyte"), row.get("unit")
+            if (type(analyte) is not str or analyte in seen or type(text) is not str
+                    or analyte not in lab_catalog.ANALYTES):
+                return None
+            seen.add(analyte)
+            key = (text, analyte)
+            unit = _UNITS.get(key, "")
+            if unit == "":
+                unit = _UNITS[key] = lab_catalog.normalise_unit(text, analyte)
+            if unit is None:
+                return None
+            spec = lab_catalog.ANALYTES[analyte]
+            factor = spec.units[unit]
+            low, high = spec.plausible
+            value = _lab_number(row.get("value"), factor, low, high)
+            ref_low, ref_high = row.get("reference_low"), row.get("reference_high")
+            if ref_low is not None:
+                ref_low = _lab_number(ref_low, factor, 0.0, high)
+            if ref_high is not None:
+                ref_high = _lab_number(ref_high, factor, 0.0, high)
+                if ref_low is not None and ref_low >= ref_high:
+                    return None
+            found.append(LabInput(analyte, value, unit, ref_low, ref_high))
+        labs = tuple(found)
+    # Imaging.
+    im = data.get("imaging")
+    if im is None:
+        imaging = Imaging(None, None, frozenset(), None)
+    else:
+        if type(im) is not dict or not im.keys() <= _IMAGING:
+            return None
+        imaging = Imaging(_code(im.get("xray"), _XRAY), _code(im.get("ultrasound"), _ULTRASOUND),
+                          _codes(im.get("dermoscopy"), _DERMOSCOPY),
+                          _code(im.get("histology"), _HISTOLOGY))
+    # Cross-checks the full validator makes.
+    if gestation is not None:
+        preterm = history["preterm_birth"]
+        if (preterm is True and gestation >= 37) or (preterm is False and gestation < 37):
+            return None
+    if history["iv_calcium_received"] is False and (
+            history["iv_calcium_at_lesion_site"] is True
+            or history["extravasation_documented"] is True):
+        return None
+    return Findings(Patient(age, sex, MappingProxyType(history), gestation), lesion, labs,
+                    imaging)
