@@ -222,6 +222,7 @@ class Compiled:
     by sign and whether its sentence is shared (stated once under the classification)."""
 
     __slots__ = (
+        "acts",
         "downs",
         "flag",
         "gate",
@@ -259,54 +260,67 @@ class Compiled:
         self.refer_to = rule.refer_to
         self.workup = rule.workup
         self.option = rule.option
+        self.acts = bool(rule.flag or rule.workup or rule.option)
 
 
-def _apply(state: State, rule: Rule | Compiled) -> None:
-    c = rule if isinstance(rule, Compiled) else COMPILED[rule.id]
+def _run(state: State, rules: tuple[Compiled, ...] | list[Compiled]) -> None:
+    """Apply each rule whose condition holds, in table order. One loop with its lookups held in
+    locals: it runs some seventy conditions per assessment."""
     f = state.facts
-    source = c.source
-    if c.static is not None:
-        text, sentence = c.static, c.sentence
-    else:
-        text = c.text(f)  # type: ignore[operator]
-        sentence = f"{text} {source}"
-    # Each rule is walked once per assessment, so no duplicate check is needed here.
-    state.fired_ids.add(c.id)
-    state.fired.append({"id": c.id, "text": text, "source": source})
+    fire = state.fired.append
     scores = state.scores
-    if c.ups:
-        shared = c.shared_for
-        if shared:
-            state.shared_for.append(sentence)
-        qualifies = c.qualifies
-        for entity, points in c.ups:
-            score = scores.get(entity)
-            if score is None:
-                score = scores[entity] = EntityScore(entity)
-            score.score += points
-            if not shared:
-                score.supporting.append(sentence)
-            if qualifies:
-                score.qualified = True
-                score.specific_points += points
-    if c.downs:
-        shared = c.shared_against
-        if shared and not c.shared_for:
-            # A finding for calcium is against the mimics by implication: stated once, as "for".
-            state.shared_against.append(sentence)
-        for entity, points in c.downs:
-            score = scores.get(entity)
-            if score is None:
-                score = scores[entity] = EntityScore(entity)
-            score.score += points
-            if not shared:
-                score.against.append(sentence)
+    for c in rules:
+        if not c.when(f):
+            continue
+        source = c.source
+        text = c.static
+        if text is None:
+            text = c.text(f)  # type: ignore[operator]
+            sentence = f"{text} {source}"
+        else:
+            sentence = c.sentence
+        # Rule ids and the engine's own step ids (state.fire) never share a prefix, and each
+        # rule is walked once per assessment, so no duplicate check is needed here.
+        fire({"id": c.id, "text": text, "source": source})
+        if c.ups:
+            shared = c.shared_for
+            if shared:
+                state.shared_for.append(sentence)
+            qualifies = c.qualifies
+            for entity, points in c.ups:
+                score = scores.get(entity)
+                if score is None:
+                    score = scores[entity] = EntityScore(entity)
+                score.score += points
+                if not shared:
+                    score.supporting.append(sentence)
+                if qualifies:
+                    score.qualified = True
+                    score.specific_points += points
+        if c.downs:
+            shared = c.shared_against
+            if shared and not c.shared_for:
+                # A finding for calcium is against the mimics by implication: stated once.
+                state.shared_against.append(sentence)
+            for entity, points in c.downs:
+                score = scores.get(entity)
+                if score is None:
+                    score = scores[entity] = EntityScore(entity)
+                score.score += points
+                if not shared:
+                    score.against.append(sentence)
+        if c.acts:
+            _act(state, c, text, sentence)
+
+
+def _act(state: State, c: Compiled, text: str, sentence: str) -> None:
+    """A fired rule's red flag, workup item and management option."""
     if c.flag:
         code, action = c.flag
-        flag = {"code": code, "message": text, "action": action, "source": source,
+        flag = {"code": code, "message": text, "action": action, "source": c.source,
                 "rule": c.id}
         if c.refer_to is not None:
-            flag["refer_to"] = c.refer_to(f) if callable(c.refer_to) else c.refer_to
+            flag["refer_to"] = c.refer_to(state.facts) if callable(c.refer_to) else c.refer_to
         state.flags.append(flag)
     if c.workup:
         code, priority = c.workup
@@ -354,17 +368,13 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
     f = Facts(findings)
     # Entities get a score row when a rule first moves them (most never are).
     state = State(facts=f, scores={})
-    for rule in GATE_INDEX[f.site].candidates(f):
-        if rule.when(f):
-            _apply(state, rule)
+    _run(state, GATE_INDEX[f.site].candidates(f))
     _plausibility(state)
 
     ranked = _ranked(state)
     if ranked:
         f.leader = ranked[0].code
-    for rule in LATE_FLAG_RULES:
-        if rule.when(f):
-            _apply(state, rule)
+    _run(state, LATE_FLAG_RULES)
     if not ranked:
         fallback = state.scores.setdefault("idiopathic_calcinosis_cutis",
                                            EntityScore("idiopathic_calcinosis_cutis"))
@@ -422,7 +432,7 @@ RULES_BY_SITE = {
                 if rule.id not in SITE_BOUND or site in SITE_BOUND[rule.id])
     for site in SITES
 }
-LATE_FLAG_RULES = tuple(rule for rule in RED_FLAG_RULES if rule.late)
+LATE_FLAG_RULES = tuple(COMPILED[rule.id] for rule in RED_FLAG_RULES if rule.late)
 GATE_INDEX = {site: GateIndex(rules, site) for site, rules in RULES_BY_SITE.items()}
 
 
