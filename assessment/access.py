@@ -13,17 +13,23 @@ from django.core.exceptions import PermissionDenied
 from .models import Membership, Role
 
 VIEW, WRITE, REVIEW, REPORT = "view", "write", "review", "report"
+# REASSESS: re-run the engine over a clinic's lesions after a ruleset upgrade (manage.py
+# reassess). It adds assessments and changes clinicians' worklists, but decides nothing a
+# clinician has not: registry upkeep for the roles that oversee a clinic's records. Its own
+# action, so widening REPORT (a read) never grants this write by the way.
+REASSESS = "reassess"
 # REPORT: clinic-wide exports (FHIR bulk, REDCap) and the registry outcomes page. A clinician
 # exports one patient's record (a FHIR bundle for a referral) with VIEW; taking a whole clinic's
 # records out is a data manager's or reviewer's job.
 ROLE_ACTIONS = {
     Role.CLINICIAN: {VIEW, WRITE},
-    Role.REVIEWER: {VIEW, REVIEW, REPORT},
-    Role.DATA_MANAGER: {VIEW, REPORT},
+    Role.REVIEWER: {VIEW, REVIEW, REPORT, REASSESS},
+    Role.DATA_MANAGER: {VIEW, REPORT, REASSESS},
     Role.VIEWER: {VIEW},
 }
 ACTION_WORDS = {WRITE: "enter or change records", REVIEW: "review visits", VIEW: "see records",
-                REPORT: "export a clinic's records or see registry outcomes"}
+                REPORT: "export a clinic's records or see registry outcomes",
+                REASSESS: "re-assess a clinic's lesions with a new ruleset"}
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -39,6 +39,8 @@ from .models import (
     Patient,
     PatientViewLog,
     Photo,
+    ReassessmentChange,
+    ReassessmentRun,
     ReviewStatus,
     Site,
     code_choices,
@@ -902,6 +904,106 @@ class ExportLogAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description="Clinics")
     def clinics(self, obj: ExportLog) -> str:
+        return ", ".join(obj.site_codes) or "None"
+
+
+class DecidedFilter(admin.SimpleListFilter):
+    title = "clinician's decision on the new assessment"
+    parameter_name = "decided"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Not yet"), ("yes", "Recorded")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("no", "yes"):
+            return queryset.filter(acknowledged_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(ReassessmentChange)
+class ReassessmentChangeAdmin(SiteScopedAdmin):
+    """What a re-assessment after a ruleset upgrade changed (manage.py reassess), lesion by
+    lesion, for review: read-only, each reviewer's clinics only, labels rather than codes."""
+
+    site_path = "lesion__clinic"
+    patient_path = "lesion__patient"
+    list_display = ("patient_record", "lesion_name", "what_changed", "ruleset_version",
+                    "acknowledged")
+    list_filter = ("management_change", "entity_changed", "ruleset_version", DecidedFilter)
+    list_select_related = ("lesion__patient",)
+    search_fields = ("lesion__patient__record_number",)
+    show_full_result_count = False
+    fields = ("run", "patient_record", "lesion_name", "what_changed", "entity_before",
+              "entity_after", "management_before", "management_after", "previous_link",
+              "assessment_link", "acknowledged")
+    readonly_fields = fields
+
+    @admin.display(description="Patient", ordering="lesion__patient__record_number")
+    def patient_record(self, obj: ReassessmentChange) -> str:
+        return obj.lesion.patient.record_number
+
+    @admin.display(description="Lesion")
+    def lesion_name(self, obj: ReassessmentChange) -> str:
+        return str(obj.lesion)
+
+    @admin.display(description="What changed")
+    def what_changed(self, obj: ReassessmentChange) -> str:
+        from .reassessment import change_words
+
+        return change_words(obj)
+
+    @admin.display(description="Leading entity before")
+    def entity_before(self, obj: ReassessmentChange) -> str:
+        return entity_label(obj.previous_entity)
+
+    @admin.display(description="Leading entity after")
+    def entity_after(self, obj: ReassessmentChange) -> str:
+        return entity_label(obj.entity) if obj.entity else "—"
+
+    @admin.display(description="Management before")
+    def management_before(self, obj: ReassessmentChange) -> str:
+        return obj.get_previous_management_display()
+
+    @admin.display(description="Management after")
+    def management_after(self, obj: ReassessmentChange) -> str:
+        return obj.get_management_display() or "—"
+
+    @admin.display(description="Assessment re-run")
+    def previous_link(self, obj: ReassessmentChange) -> str:
+        return format_html('<a href="{}">Made with ruleset {}</a>', reverse(
+            "assessment-detail", args=[obj.previous_id]), obj.previous.ruleset_version)
+
+    @admin.display(description="New assessment")
+    def assessment_link(self, obj: ReassessmentChange) -> str:
+        if obj.assessment_id is None:
+            return "None (not re-assessed)"
+        return format_html('<a href="{}">Made with ruleset {}</a>', reverse(
+            "assessment-detail", args=[obj.assessment_id]), obj.ruleset_version)
+
+    @admin.display(description="Clinician's decision on the new assessment")
+    def acknowledged(self, obj: ReassessmentChange) -> str:
+        if obj.acknowledged_at is None:
+            return "Not yet"
+        when = date_format(timezone.localtime(obj.acknowledged_at), "j M Y, H:i")
+        return f"{person(obj.acknowledged_by)}, {when}"
+
+
+@admin.register(ReassessmentRun)
+class ReassessmentRunAdmin(ReadOnlyLogAdmin):
+    """Who re-assessed which clinics with which ruleset, and what each run counted."""
+
+    list_display = ("started_at", "user", "ruleset_version", "clinics", "status",
+                    "reassessed", "entity_changed", "management_raised",
+                    "management_lowered", "failed", "finished_at")
+    list_filter = ("status", "ruleset_version", "started_at")
+    list_select_related = ("user",)
+    readonly_fields = ("started_at", "finished_at", "user", "ruleset_version", "site_codes",
+                       "status", "patient_count", "reassessed", "unchanged", "entity_changed",
+                       "management_raised", "management_lowered", "failed",
+                       "already_current")
+
+    @admin.display(description="Clinics")
+    def clinics(self, obj: ReassessmentRun) -> str:
         return ", ".join(obj.site_codes) or "None"
 
 

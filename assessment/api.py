@@ -12,12 +12,12 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from . import access, services
 from .engine import InvalidInput, assess
-from .jsonio import parse_json
+from .jsonio import parse_json, response_bytes
 
 
 def _error(status: int, field: str, message: str) -> JsonResponse:
@@ -52,7 +52,7 @@ def _refuse_body_headers(request: HttpRequest) -> JsonResponse | None:
 
 @csrf_exempt  # CSRF is enforced below for session callers; token callers send no cookie
 @login_not_required
-def assess_view(request: HttpRequest) -> JsonResponse:
+def assess_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         response = _error(405, "method", "use POST with a JSON body")
         response["Allow"] = "POST"
@@ -80,7 +80,7 @@ def assess_view(request: HttpRequest) -> JsonResponse:
     return csrf_protect(_assess)(request)
 
 
-def _assess(request: HttpRequest) -> JsonResponse:
+def _assess(request: HttpRequest) -> HttpResponse:
     if not access.can_anywhere(request.user, access.WRITE):
         return _error(403, "authentication", "the assessment API is limited to clinicians")
     try:
@@ -88,7 +88,7 @@ def _assess(request: HttpRequest) -> JsonResponse:
         result = assess(data)
     except InvalidInput as error:
         return JsonResponse({"errors": error.as_list()}, status=400)
-    return JsonResponse(result, json_dumps_params={"ensure_ascii": False})
+    return HttpResponse(response_bytes(result), content_type="application/json")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:

@@ -162,6 +162,20 @@ class PatientSearchForm(HiddenCharactersRefused, forms.Form):
 
 # --- Encounter entry ---------------------------------------------------------------------------
 
+class BlankMarkupCached:
+    """A form whose blank markup depends only on its prefix: ``{% crispy_blank %}``
+    (templatetags/blank_forms.py) renders it once per process and reuses it, which made the
+    visit page's GET several times faster. Keep its choices, labels and attributes free of
+    database or request data, and its helper's ``disable_csrf`` on (markup that holds a CSRF
+    token is never reused)."""
+
+    is_bound: bool
+    initial: dict[str, Any]
+
+    def blank_markup_key(self) -> tuple[Any, ...] | None:
+        return None if self.is_bound or self.initial else ()
+
+
 class EncounterForm(HiddenCharactersRefused, forms.ModelForm):
     # One token per opened form, kept through re-renders: the service saves one visit per token,
     # so a double click or a resent POST does not record the visit twice.
@@ -184,10 +198,20 @@ class EncounterForm(HiddenCharactersRefused, forms.ModelForm):
             self.initial.setdefault("submission_token", uuid.uuid4())
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page's form has its token
+        # No submission_token: the template renders it, so that the rest of a new visit's
+        # markup is the same all day and is rendered once (blank_markup_key).
         self.helper.layout = Layout(
             Row(Column("date"), *[Column(n) for n in VISIT_HISTORY_FLAGS]),
-            "notes", "submission_token",
+            "notes",
         )
+
+    def blank_markup_key(self) -> tuple[Any, ...] | None:
+        """As BlankMarkupCached's, for a new visit opened today: the date's default is the
+        only initial value crispy renders."""
+        if self.is_bound or set(self.initial) - {"date", "submission_token"}:
+            return None
+        return (self.initial.get("date"),)
 
     def clean_date(self) -> date | None:
         visit = _check_date(self.cleaned_data.get("date"), "Visit date")
@@ -247,21 +271,13 @@ def _observation(data: dict[str, Any], **extra: Any) -> LesionObservation:
     return observation
 
 
-class LesionEntryForm(HiddenCharactersRefused, forms.Form):
+class LesionEntryForm(HiddenCharactersRefused, BlankMarkupCached, forms.Form):
     """One lesion seen at this visit: where it is (the lesion) and how it looks (observation)."""
+
+    # base_fields: assigned below the class, built once (_lesion_entry_fields).
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields.update(forms.fields_for_model(Lesion, fields=LESION_FIELDS))
-        for name in LESION_HISTORY_FLAGS:
-            self.fields[name] = tri_state_field(Lesion._meta.get_field(name))
-        _add_observation_fields(self)
-        self.fields["heel_subsite"].help_text = "Only for lesions on the heel."
-        self.fields["site"].choices = [("", "Choose the site"), *code_choices(vocab.SITES)]
-        self.fields["heel_subsite"].choices = [("", "Not recorded"),
-                                               *code_choices(vocab.HEEL_SUBSITES)]
-        self.fields["laterality"].choices = [("", "Not recorded"),
-                                             *code_choices(vocab.LATERALITIES)]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -289,6 +305,27 @@ class LesionEntryForm(HiddenCharactersRefused, forms.Form):
         lesion = Lesion(**{name: data.get(name) or "" for name in LESION_FIELDS},
                         **{name: data.get(name) for name in LESION_HISTORY_FLAGS})
         return LesionEntry(lesion=lesion, observation=_observation(data))
+
+
+def _lesion_entry_fields() -> dict[str, forms.Field]:
+    """LesionEntryForm's fields. Built once, as a class's declared fields are: every form
+    deep-copies them (BaseForm.__init__), and building them per form (two model forms' worth
+    of fields, choices normalised one by one) was most of the cost of an empty lesion form."""
+    form = forms.Form()
+    form.fields.update(forms.fields_for_model(Lesion, fields=LESION_FIELDS))
+    for name in LESION_HISTORY_FLAGS:
+        form.fields[name] = tri_state_field(Lesion._meta.get_field(name))
+    _add_observation_fields(form)
+    form.fields["heel_subsite"].help_text = "Only for lesions on the heel."
+    form.fields["site"].choices = [("", "Choose the site"), *code_choices(vocab.SITES)]
+    form.fields["heel_subsite"].choices = [("", "Not recorded"),
+                                           *code_choices(vocab.HEEL_SUBSITES)]
+    form.fields["laterality"].choices = [("", "Not recorded"),
+                                         *code_choices(vocab.LATERALITIES)]
+    return form.fields
+
+
+LesionEntryForm.base_fields = _lesion_entry_fields()
 
 
 COURSE_TREND = {"larger": "growing", "smaller": "shrinking", "present": "stable"}
@@ -375,9 +412,12 @@ LesionEntryFormSet = forms.formset_factory(
 ALL_UNITS = list(dict.fromkeys(unit for a in ANALYTES.values() for unit in a.units))
 
 
-class LabForm(HiddenCharactersRefused, forms.Form):
+class LabForm(HiddenCharactersRefused, BlankMarkupCached, forms.Form):
+    # data-units: which units each analyte is reported in, for static/js/app.js.
     analyte = forms.ChoiceField(required=False, choices=[("", "—")] + [
-        (code, ANALYTES[code].label) for code in ANALYTE_CODES])
+        (code, ANALYTES[code].label) for code in ANALYTE_CODES], widget=forms.Select(attrs={
+            "data-units": "|".join(f"{code}:{','.join(ANALYTES[code].units)}"
+                                   for code in ANALYTE_CODES)}))
     value = forms.DecimalField(required=False, max_digits=12, decimal_places=4,
                                min_value=Decimal(0))
     unit = forms.ChoiceField(required=False, choices=[("", "—")] + [(u, u) for u in ALL_UNITS])
@@ -388,8 +428,6 @@ class LabForm(HiddenCharactersRefused, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["analyte"].widget.attrs["data-units"] = "|".join(
-            f"{code}:{','.join(ANALYTES[code].units)}" for code in ANALYTE_CODES)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -453,7 +491,7 @@ LabFormSet = forms.formset_factory(LabForm, formset=LabFormSetBase, extra=4,
                                    validate_max=True)
 
 
-class ImagingForm(HiddenCharactersRefused, forms.Form):
+class ImagingForm(HiddenCharactersRefused, BlankMarkupCached, forms.Form):
     xray = forms.ChoiceField(required=False, label="X-ray",
                              choices=[("", "Not done"), *code_choices(vocab.XRAY)])
     ultrasound = forms.ChoiceField(required=False,
@@ -503,18 +541,30 @@ class EncounterEntry:
         self.patient = patient
         self.is_follow_up = follow_up is not None
         self.encounter_form = EncounterForm(data, patient=patient, prefix="visit")
+        self.follow_up_forms: list[Any] = []
         if self.is_follow_up:
             self.lesions = None
-            self.lesion_forms: list[Any] = [
+            self.follow_up_forms = [
                 FollowUpLesionForm(data, lesion=lesion, last=last, selected=selected,
                                    prefix=f"lesion-{lesion.pk}")
                 for lesion, last, selected in follow_up]
         else:
             self.lesions = LesionEntryFormSet(data, prefix="lesion")
-            self.lesion_forms = self.lesions.forms
         self.labs = LabFormSet(data, prefix="lab")
         self.imaging = ImagingForm(data, prefix="imaging")
         self.page_errors: list[str] = []
+
+    @property
+    def lesion_forms(self) -> list[Any]:
+        # The formset builds its forms when first asked: not at all on a page whose lesion
+        # part is reused (blank_markup_key).
+        return self.lesions.forms if self.lesions is not None else self.follow_up_forms
+
+    def blank_markup_key(self) -> tuple[Any, ...] | None:
+        """The lesion, lab and imaging parts of a page not yet submitted are the same for every
+        patient: the template reuses their markup ({% blank_section %}, templatetags/
+        blank_forms.py) and their forms are never built."""
+        return None if self.encounter_form.is_bound else ()
 
     @property
     def parts(self) -> list[Any]:

@@ -509,8 +509,10 @@ def photo_path(instance: Photo, filename: str) -> str:
 
 
 class Photo(models.Model):
-    """A clinical photo of an observation. Stored under MEDIA_ROOT (never under static files)
-    with EXIF removed, and served only through a permission-checked view."""
+    """A clinical photo of an observation. Stored with EXIF removed in the default storage
+    (settings.STORAGES: MEDIA_ROOT on one server, object storage on several; never static
+    files), read and written only through the storage API, and served only through a
+    permission-checked view."""
 
     observation = models.ForeignKey(LesionObservation, on_delete=models.PROTECT,
                                     related_name="photos")
@@ -614,3 +616,102 @@ class ChangeCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value}"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running (or stopped without notice)"
+    FINISHED = "finished", "Finished"
+    INTERRUPTED = "interrupted", "Interrupted: run it again to continue"
+
+
+class ReassessmentRun(models.Model):
+    """One run of ``manage.py reassess``: who ran it, over which clinics, with which ruleset,
+    and what it found. Each batch adds its counts in its own transaction, so the counts of an
+    interrupted run are exactly what it saved."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+")
+    ruleset_version = models.CharField(max_length=20)
+    site_codes = models.JSONField(default=list, blank=True,
+                                  help_text="The clinics whose lesions were re-assessed.")
+    status = models.CharField(max_length=12, choices=RunStatus.choices,
+                              default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    patient_count = models.PositiveIntegerField("patients looked at", default=0)
+    reassessed = models.PositiveIntegerField("lesions re-assessed", default=0)
+    unchanged = models.PositiveIntegerField("same leading entity and management", default=0)
+    entity_changed = models.PositiveIntegerField("leading entity changed", default=0)
+    management_raised = models.PositiveIntegerField("management raised", default=0)
+    management_lowered = models.PositiveIntegerField("management lowered", default=0)
+    failed = models.PositiveIntegerField("refused by the current ruleset", default=0)
+    already_current = models.PositiveIntegerField(
+        "already assessed with this ruleset", default=0,
+        help_text="Skipped: done by an earlier run, a re-run or a visit since the upgrade.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        # No clinic names: a change row of one clinic names its run on reviewers' pages.
+        return (f"Re-assessment with ruleset {self.ruleset_version}, "
+                f"{timezone.localtime(self.started_at):%d %b %Y %H:%M}"
+                if self.started_at else f"Re-assessment with ruleset {self.ruleset_version}")
+
+
+class ManagementChange(models.TextChoices):
+    SAME = "", "Unchanged"
+    RAISED = "raised", "Raised"
+    LOWERED = "lowered", "Lowered"
+
+
+class ReassessmentChange(models.Model):
+    """A lesion whose re-assessment with a newer ruleset changed its leading entity or its
+    management (or which the newer ruleset could not assess), kept for review. A raised
+    management, and an urgent one lowered (which would otherwise leave the worklist's urgent
+    list without a clinician having seen why), are on the worklist until a clinician records a
+    decision on the new assessment (``acknowledged_*``), a later visit supersedes it, or the
+    lesion resolves."""
+
+    run = models.ForeignKey(ReassessmentRun, on_delete=models.PROTECT, related_name="changes")
+    lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="+")
+    previous = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name="assessment re-run")
+    # Null when the newer ruleset refused the stored findings (``problem`` says why).
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+",
+                                   verbose_name="new assessment")
+    ruleset_version = models.CharField(max_length=20)
+    previous_entity = models.CharField("leading entity before", max_length=60)
+    entity = models.CharField("leading entity after", max_length=60, blank=True)
+    previous_management = models.CharField("management before", max_length=20,
+                                           choices=ManagementCategory.choices)
+    management = models.CharField("management after", max_length=20, blank=True,
+                                  choices=ManagementCategory.choices)
+    entity_changed = models.BooleanField("leading entity changed", default=False)
+    management_change = models.CharField(max_length=8, blank=True,
+                                         choices=ManagementChange.choices)
+    problem = models.TextField(blank=True, help_text="Why the current ruleset could not "
+                                                     "assess the stored findings.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                        null=True, blank=True, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A resumed run skips what an earlier one recorded, refusals included.
+            models.UniqueConstraint(fields=["previous", "ruleset_version"],
+                                    name="one_change_per_assessment_and_ruleset"),
+        ]
+        indexes = [
+            # The worklist's section reads only the few rows it lists (WORKLIST_CHANGES).
+            models.Index(fields=["lesion"], name="reassessment_worklist_open",
+                         condition=Q(acknowledged_at__isnull=True)
+                         & (Q(management_change="raised")
+                            | Q(management_change="lowered", previous_management="urgent"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"Re-assessment of {self.lesion} with ruleset {self.ruleset_version}"

@@ -337,17 +337,26 @@ def _course_check(*, assessment: Assessment, previous: LesionObservation,
     window = None
     management, due = "", None
     if earlier is not None:
-        expected = earlier.output_json["expected_course"]["resolution_expected_by_age_months"]
-        window = tuple(expected) if expected else None
+        window = earlier.output_json["expected_course"]["resolution_expected_by_age_months"]
         management, due = earlier.management_category, earlier.follow_up_due
-    flags = check_course(CourseContext(
-        previous=_visit(previous, patient), current=_visit(assessment.observation, patient),
-        expected_window_months=window, previous_management=management,
-        previous_follow_up_due=due))
+    flags = _course_flags(previous=previous, current=assessment.observation, patient=patient,
+                          window=window, previous_management=management, previous_due=due)
     if flags:
         assessment.course_flags = flags
         assessment.atypical_course = True
         assessment.save(update_fields=["course_flags", "atypical_course"])
+
+
+def _course_flags(*, previous: LesionObservation, current: LesionObservation,
+                  patient: Patient, window: Any, previous_management: str,
+                  previous_due: Any) -> list[dict[str, Any]]:
+    """The course checks of ``current`` against ``previous``, given what the previous visit's
+    newest assessment expected (its resolution window, management and due date; empty when
+    it had none). Also used by the batch re-assessment (assessment/reassessment.py)."""
+    return check_course(CourseContext(
+        previous=_visit(previous, patient), current=_visit(current, patient),
+        expected_window_months=tuple(window) if window else None,
+        previous_management=previous_management, previous_follow_up_due=previous_due))
 
 
 def _lesion_resolve(*, lesion: Lesion, on: Any, user: AbstractBaseUser) -> None:
@@ -378,6 +387,18 @@ def _assessment_save(*, observation: LesionObservation, version: int, data: dict
                      output: dict[str, Any], age_months: Any, seen_on: Any,
                      user: AbstractBaseUser) -> Assessment:
     """Store one engine result with the fields lists filter on, denormalised from the output."""
+    assessment = _assessment_row(observation=observation, version=version, data=data,
+                                 output=output, age_months=age_months, seen_on=seen_on,
+                                 user=user)
+    assessment.save()
+    return assessment
+
+
+def _assessment_row(*, observation: LesionObservation, version: int, data: dict[str, Any],
+                    output: dict[str, Any], age_months: Any, seen_on: Any,
+                    user: AbstractBaseUser) -> Assessment:
+    """The unsaved row of one engine result (saved here one by one, in bulk by
+    assessment/reassessment.py)."""
     primary = next((s["code"] for s in output["subtypes"] if s["role"] == "primary"), "")
     assessment = Assessment(
         observation=observation,
@@ -396,7 +417,6 @@ def _assessment_save(*, observation: LesionObservation, version: int, data: dict
         created_by=user,
     )
     assessment._history_user = user
-    assessment.save()
     return assessment
 
 
@@ -495,8 +515,23 @@ def assessment_decide(*, assessment: Assessment, decision: str, final_subtypes: 
     row._history_user = user
     row.full_clean()
     row.save()
+    _reassessment_acknowledge(assessment=assessment, user=user)
     worklist_changed()  # the outcomes page groups by the clinician's final diagnosis
     return row
+
+
+def _reassessment_acknowledge(*, assessment: Assessment, user: AbstractBaseUser) -> None:
+    """A decision on an assessment that a ruleset upgrade made (manage.py reassess) is the
+    clinician's review of that change: a management the upgrade raised (or lowered from
+    urgent) leaves the worklist. Row by row (there is at most one) for the audit trail."""
+    from .models import ReassessmentChange
+
+    for change in ReassessmentChange.objects.filter(assessment=assessment,
+                                                    acknowledged_at__isnull=True):
+        change.acknowledged_at = timezone.now()
+        change.acknowledged_by = user
+        change._history_user = user
+        change.save(update_fields=["acknowledged_at", "acknowledged_by"])
 
 
 @transaction.atomic

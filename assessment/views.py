@@ -34,10 +34,13 @@ from .history_text import history_entries
 from .models import ExportKind, LesionStatus
 from .pagination import NearEndPaginator
 from .presenters import (
+    assessment_body_html,
     assessment_view_model,
     patient_chart_view_model,
+    patient_list_rows,
     timeline_view_model,
 )
+from .replica import on_replica, replica_reads
 from .text import spreadsheet_safe
 
 PAGE_SIZE = 25
@@ -82,7 +85,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
                                 PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "assessment/patient_list.html", {
         "page": page_obj, "search": search, "query": query,
-        "patients": selectors.patient_list_summaries(list(page_obj.object_list)),
+        "patients": patient_list_rows(selectors.patient_list_summaries(
+            list(page_obj.object_list))),
         "can_add": access.can_anywhere(request.user, access.WRITE),
     })
 
@@ -240,9 +244,29 @@ def assessment_detail(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     _logged(request, patient.pk)
     writable = access.can(request.user, access.WRITE, patient.site_id) and \
         patient.archived_at is None
-    form = DecisionForm(output=assessment.output_json,
-                        current=assessment.decisions.first())
+    form = _PageDecisionForm(output=assessment.output_json,
+                             current=assessment.decisions.first())
     return _assessment_page(request, assessment, decision_form=form, can_decide=writable)
+
+
+class _PageDecisionForm(DecisionForm):
+    """The decision form of the assessment page, whose markup ``{% crispy_blank %}``
+    (templatetags/blank_forms.py) renders once per process and reuses while it is not bound:
+    crispy's rendering of it was two thirds of the page's template time. The markup depends on
+    the decision it opens on (the key), and on the red flag the override guard names, whose
+    message quotes the child's values: a form with a guard flag is rendered each time (a key
+    per patient would push the visit page's markup out of the shared store). The page's
+    <form> has its CSRF token; crispy's second one would make the markup per session."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper.disable_csrf = True
+
+    def blank_markup_key(self) -> tuple[Any, ...] | None:
+        if self.is_bound or self.guard_flag is not None:
+            return None
+        return tuple((name, tuple(value) if isinstance(value, list) else value)
+                     for name, value in sorted(self.initial.items()))
 
 
 def _assessment_page(request: HttpRequest, assessment: Any, *, decision_form: DecisionForm,
@@ -251,13 +275,17 @@ def _assessment_page(request: HttpRequest, assessment: Any, *, decision_form: De
     re-run it unless a newer assessment of the observation exists (that one is then linked,
     and is the one to re-run)."""
     # The observation was reached through the permission-checked selector, so its other
-    # assessments are the same child's; the newest comes first in the model's ordering.
-    newest = assessment.observation.assessments.only("pk", "created_at", "ruleset_version"
-                                                     ).first()
-    newer = newest if newest is not None and newest.pk != assessment.pk else None
+    # assessments are the same child's; the selector says which is the newest (the model's
+    # ordering), fetched only when it is another one. observation_id too: the related manager
+    # sets each row's observation from it, and a deferred one cost a query to load.
+    newer = None
+    if assessment.newest_pk not in (None, assessment.pk):
+        newer = assessment.observation.assessments.only(
+            "pk", "created_at", "ruleset_version", "observation_id").first()
     outdated = assessment.ruleset_version != engine.RULESET_VERSION
+    view = assessment_view_model(assessment)
     return render(request, "assessment/assessment_detail.html", {
-        "assessment": assessment, "view": assessment_view_model(assessment),
+        "assessment": assessment, "view": view, "body": assessment_body_html(assessment, view),
         "decision_form": decision_form, "can_decide": can_decide,
         "outdated": outdated, "current_ruleset": engine.RULESET_VERSION, "newer": newer,
         "can_rerun": outdated and can_decide and newer is None,
@@ -285,7 +313,7 @@ def assessment_rerun(request: HttpRequest, assessment_pk: int) -> HttpResponse:
 def assessment_decide(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     assessment = selectors.assessment_for(request.user, assessment_pk)
     _require_open(request, assessment.observation.encounter.patient)
-    form = DecisionForm(request.POST, output=assessment.output_json)
+    form = _PageDecisionForm(request.POST, output=assessment.output_json)
     status = 400
     if form.is_valid():
         data = form.cleaned_data
@@ -463,7 +491,8 @@ def export_assessments(request: HttpRequest) -> StreamingHttpResponse:
                 encounter.review_status)])
         services.export_finished(log=log, patient_count=len(patients))
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    # The rows are read while the response streams: from the read replica, if there is one.
+    response = StreamingHttpResponse(on_replica(lines()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="assessments.csv"'
     return response
 
@@ -475,7 +504,7 @@ def assessment_summary(request: HttpRequest, assessment_pk: int) -> HttpResponse
     """One printed page for the medical record; a patient view like the assessment page."""
     from .presenters import visit_summary_view_model
 
-    assessment = selectors.assessment_for(request.user, assessment_pk)
+    assessment = selectors.assessment_printout(request.user, assessment_pk)
     _logged(request, assessment.observation.encounter.patient_id)
     return render(request, "assessment/print_summary.html", {
         "assessment": assessment, "summary": visit_summary_view_model(assessment),
@@ -486,7 +515,7 @@ def assessment_summary(request: HttpRequest, assessment_pk: int) -> HttpResponse
 @page("GET")
 def assessment_handout(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     """The parent handout in plain words, or a notice saying why none is offered."""
-    assessment = selectors.assessment_for(request.user, assessment_pk)
+    assessment = selectors.assessment_printout(request.user, assessment_pk)
     encounter = assessment.observation.encounter
     _logged(request, encounter.patient_id)
     offer, handout = handout_for(assessment)
@@ -564,7 +593,7 @@ def export_redcap_records(request: HttpRequest) -> HttpResponse:
         yield from redcap.records(request.user, sites, counter=counter)
         services.export_finished(log=log, patient_count=counter.patients)
 
-    return _redcap_csv(rows(), "redcap-records.csv")
+    return _redcap_csv(on_replica(rows()), "redcap-records.csv")
 
 
 @page("GET", needs=access.REPORT)
@@ -598,9 +627,12 @@ def outcomes(request: HttpRequest) -> HttpResponse:
     access.require_anywhere(request.user, access.REPORT)
     form = OutcomesFilterForm(request.GET, sites=selectors.report_sites(request.user))
     filters = form.filters()
-    figures = registry.outcomes(request.user, sites=filters.sites,
-                                first_from=filters.first_from, first_to=filters.first_to,
-                                grouping=filters.group)
+    # Registry-wide figures: from the read replica, if there is one (the cache key's change
+    # counter is read there too, so cached figures match the rows they were computed from).
+    with replica_reads():
+        figures = registry.outcomes(request.user, sites=filters.sites,
+                                    first_from=filters.first_from, first_to=filters.first_to,
+                                    grouping=filters.group)
     return render(request, "assessment/outcomes.html", {
         "form": form, "filters": filters, "figures": figures,
         "groups": figures["groups"], "chart": figures["chart"],

@@ -5,6 +5,7 @@ DJANGO_SECRET_KEY and DATABASE_URL. A missing secret with DEBUG off fails at sta
 rather than running with a guessable key.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -97,6 +98,11 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # hours
 # every username's count at the address, so an insider with a working login could interleave
 # successes with guesses at a colleague's password from the same address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# Behind a load balancer (docs/DEPLOYMENT.md) the address above must be the client's, not the
+# balancer's: DJANGO_TRUSTED_PROXY_COUNT is the number of proxies that append to
+# X-Forwarded-For in front of the app (0, the default: REMOTE_ADDR, no header trusted).
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "assessment.auth.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -131,7 +137,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing with "database is locked" when two saves race.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20})
+# Optional read replica (docs/DEPLOYMENT.md): only the exports and the outcomes page read from
+# it (assessment/replica.py); every write and every other page uses the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+    )
+    # Tests read the primary's test database through this alias; none is created for it.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["assessment.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the worklist and the outcomes figures (keyed by the change counter, so never
+# stale) and list counts (a minute). Unset: each worker process keeps its own (Django's
+# local-memory cache), right for one server. With several app servers, REDIS_URL
+# (redis://host:6379/0) makes them share one, so a figure computed once serves every server.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            # Another app on the same Redis database cannot collide with these keys.
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "calcinosis"),
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -148,8 +178,29 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+def photo_storage() -> dict:
+    """Where photos are kept: MEDIA_ROOT on this server by default; with several app servers,
+    object storage, e.g. DJANGO_STORAGE_BACKEND=storages.backends.s3.S3Storage (django-storages)
+    and DJANGO_STORAGE_OPTIONS as JSON (docs/DEPLOYMENT.md). The app reads and writes photos
+    only through the storage API, so no code changes with the backend."""
+    backend = {"BACKEND": os.environ.get("DJANGO_STORAGE_BACKEND",
+                                         "django.core.files.storage.FileSystemStorage")}
+    options = os.environ.get("DJANGO_STORAGE_OPTIONS", "")
+    if options:
+        try:
+            backend["OPTIONS"] = json.loads(options)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"DJANGO_STORAGE_OPTIONS is not valid JSON: {error}"
+                                       ) from None
+        if not isinstance(backend["OPTIONS"], dict):
+            raise ImproperlyConfigured("DJANGO_STORAGE_OPTIONS must be a JSON object "
+                                       '({"name": value, ...}).')
+    return backend
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": photo_storage(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

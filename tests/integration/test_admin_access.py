@@ -49,6 +49,8 @@ from assessment.models import (
     Patient,
     PatientViewLog,
     Photo,
+    ReassessmentChange,
+    ReassessmentRun,
     Site,
 )
 from assessment.photos import clean_photo
@@ -84,6 +86,14 @@ def _clinic_records(*, site: Site, record_number: str, user: User) -> dict[type,
         final_entity="heel_stick_calcinosis", final_management="refer",
         reason="Seen before.", user=user, flag_considered=True)
     services.record_view(user=user, patient_id=patient.pk, path="/seed/")
+    # A ruleset upgrade's re-assessment that raised the management (manage.py reassess).
+    run = ReassessmentRun.objects.create(user=user, ruleset_version="2099.1.1",
+                                         site_codes=[site.code])
+    change = ReassessmentChange.objects.create(
+        run=run, lesion=observation.lesion, previous=assessment, assessment=assessment,
+        ruleset_version="2099.1.1", previous_entity=assessment.leading_entity,
+        entity=assessment.leading_entity, previous_management="refer",
+        management=assessment.management_category, management_change="raised")
     return {
         Patient: patient, Encounter: observation.encounter, Lesion: observation.lesion,
         LesionObservation: observation, Assessment: assessment,
@@ -95,7 +105,7 @@ def _clinic_records(*, site: Site, record_number: str, user: User) -> dict[type,
         ExportLog: services.export_started(user=user, kind="fhir_bundle", channel="web",
                                            site_codes=[site.code], patient_id=patient.pk),
         ApiToken: services.api_token_create(user=user, name=f"{record_number} lab")[0],
-        User: user,
+        User: user, ReassessmentRun: run, ReassessmentChange: change,
     }
 
 

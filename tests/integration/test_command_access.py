@@ -2,7 +2,11 @@
 commands themselves: a command class that declares ``needs`` (the access action it checks) and
 ``example_args(out_dir)`` (its arguments other than ``--as`` and ``--site``) is covered here
 without a new test. Such a command runs as a named user, only over clinics where that user's role
-allows the action, and logs what it exported."""
+allows the action, and logs what it did: in ExportLog, or in the model it names as
+``log_model`` (with the same ``user``, ``site_codes``, ``patient_count`` and ``finished_at``).
+
+The personas: victor (viewer) and alice (clinician) may not, dana (data manager) may, for every
+guarded command so far (exports need REPORT, ``reassess`` needs REASSESS)."""
 
 from __future__ import annotations
 
@@ -31,8 +35,8 @@ def guarded_commands() -> list[str]:
 COMMANDS = guarded_commands()
 
 
-def test_the_export_commands_are_guarded() -> None:
-    assert "export_fhir" in COMMANDS
+def test_the_export_and_reassess_commands_are_guarded() -> None:
+    assert {"export_fhir", "export_redcap", "reassess"} <= set(COMMANDS)
 
 
 @pytest.fixture
@@ -40,6 +44,10 @@ def world(alice, north) -> None:
     record_contract_case(
         data=load_case("seed_case_c_heel_stick_nodules.json")["input"], record_number="MX-1",
         born=date(2026, 2, 1), visit=date(2026, 10, 1), label="heel", user=alice, site=north)
+
+
+def log_model(name: str) -> Any:
+    return getattr(load_command_class("assessment", name), "log_model", ExportLog)
 
 
 def run(name: str, *args: str) -> str:
@@ -64,7 +72,7 @@ def test_roles_without_the_action_are_refused(name: str, world, victor, alice, t
     for user in (victor, alice):
         with pytest.raises(CommandError, match="--site"):
             run(name, "--as", user.username, "--site", "north", *example(name, tmp_path))
-    assert not ExportLog.objects.exists()
+    assert not log_model(name).objects.exists()
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -83,6 +91,7 @@ def test_an_unknown_user_is_refused(name: str, world, tmp_path) -> None:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_data_manager_exports_and_it_is_logged(name: str, world, dana, tmp_path) -> None:
     run(name, "--as", dana.username, "--site", "north", *example(name, tmp_path))
-    log = ExportLog.objects.get()
-    assert (log.user, log.channel, log.site_codes) == (dana, "command", ["north"])
+    log = log_model(name).objects.get()
+    assert (log.user, getattr(log, "channel", "command"), log.site_codes) == (
+        dana, "command", ["north"])
     assert log.patient_count == 1 and log.finished_at is not None

@@ -118,6 +118,10 @@ def test_every_free_text_model_field_refuses_hidden_characters() -> None:
         ("PatientViewLog", "path"),  # a resolved URL of the app
         ("ApiToken", "prefix"), ("ApiToken", "key_hash"),  # generated secrets
         ("ChangeCounter", "name"),  # constants in the code
+        # manage.py reassess: the ruleset of the code, engine output, the engine's refusal
+        ("ReassessmentRun", "ruleset_version"), ("ReassessmentChange", "ruleset_version"),
+        ("ReassessmentChange", "previous_entity"), ("ReassessmentChange", "entity"),
+        ("ReassessmentChange", "problem"),
     }
     missing = [
         f"{model.__name__}.{field.name}"

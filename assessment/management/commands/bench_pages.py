@@ -4,6 +4,14 @@ For every page: a few warm-up requests, then ``--repeat`` timed requests through
 request handling (middleware, session, authentication, templates); prints the median and 95th
 percentile of the server time and the number of queries. Run it against a database filled by
 ``manage.py synth``. Prints a table, and with ``--json`` one JSON object per page.
+
+The records are left as they were found, but for the fixtures made on the first run and then
+reused (the ``bench`` users and their memberships, the ``BENCH-POST`` patient) and what any
+logged-in page view writes (its session, the patient view log): each timed POST (and its
+warm-ups) runs inside a transaction that is rolled back once its time is taken. The time
+covers all the request's work and SQL, but not its COMMIT (a WAL flush: well under a
+millisecond to a few milliseconds, depending on the disk); a POST that committed would add a
+visit to the patient on every run, and every later run would time a longer record.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from assessment import presenters
 from assessment.models import Assessment, Lesion, Membership, Patient, Site
 from assessment.synth import PREFIX
 
@@ -92,6 +101,34 @@ def targets() -> list[tuple[str, str, str, dict | None]]:
     ]
 
 
+def request(client: Client, method: str, url: str, data: dict | None
+            ) -> tuple[Any, float, int]:
+    """(response, server ms, queries) of one request. A POST runs inside a transaction rolled
+    back after its time is taken, so it leaves the database as it found it (the service's own
+    transaction becomes a savepoint: the same statements, no COMMIT)."""
+    if method != "POST":
+        if url.startswith("/assessments/"):
+            # Timed as a first view: the page keeps each assessment's rendered output per
+            # process (presenters.assessment_body_html), and 40 views of one assessment would
+            # otherwise measure that store rather than the page.
+            presenters._forget_bodies()
+        return _timed(lambda: client.get(url))
+    with transaction.atomic():
+        timed = _timed(lambda: client.post(url, data))
+        transaction.set_rollback(True)
+    return timed
+
+
+def _timed(send: Any) -> tuple[Any, float, int]:
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        response = send()
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        elapsed = (time.perf_counter() - started) * 1000
+    return response, elapsed, len(captured.captured_queries)
+
+
 class Command(BaseCommand):
     help = "Time each page (median and 95th percentile) and count its queries."
 
@@ -139,19 +176,13 @@ class Command(BaseCommand):
 
     def _time(self, client: Client, name: str, method: str, url: str, data: dict | None,
               options: dict[str, Any]) -> dict[str, Any]:
-        call = client.post if method == "POST" else client.get
         for _ in range(options["warmup"]):
-            self._check(call(url, data) if data else call(url), name)
+            self._check(request(client, method, url, data)[0], name)
         timings, queries = [], 0
         for _ in range(options["repeat"]):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = call(url, data) if data else call(url)
-                if hasattr(response, "streaming_content"):
-                    b"".join(response.streaming_content)
-                timings.append((time.perf_counter() - started) * 1000)
+            response, elapsed_ms, queries = request(client, method, url, data)
+            timings.append(elapsed_ms)
             self._check(response, name)
-            queries = len(captured.captured_queries)
         timings.sort()
         return {"page": name, "queries": queries,
                 "median_ms": round(statistics.median(timings), 2),
@@ -159,12 +190,9 @@ class Command(BaseCommand):
 
     def _once(self, client: Client, url: str, name: str) -> tuple[float, int]:
         """(server ms, queries) of one GET."""
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - started) * 1000
+        response, elapsed, queries = request(client, "GET", url, None)
         self._check(response, name)
-        return round(elapsed, 1), len(captured.captured_queries)
+        return round(elapsed, 1), queries
 
     def _check(self, response: Any, name: str) -> None:
         if response.status_code not in (200, 302):

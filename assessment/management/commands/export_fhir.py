@@ -33,6 +33,7 @@ from assessment.management.people import (
     report_sites,
 )
 from assessment.models import ExportKind
+from assessment.replica import on_replica, replica_reads
 
 DEFAULT_BATCH = 500
 SUFFIX = ".ndjson"
@@ -52,11 +53,13 @@ _SCOPE: Any = None
 
 def _render(ids: list[int]) -> dict[str, str]:
     """The NDJSON text of a batch of patients, per resource type. Runs in this process or in a
-    forked worker; every line is a resource built and serialised by fhir.resources."""
+    forked worker; every line is a resource built and serialised by fhir.resources. Read from
+    the read replica if there is one (said here, not inherited: a worker may be started anew)."""
     rows = selectors.fhir_patients(_SCOPE.filter(pk__in=ids)).order_by("pk")
     lines: dict[str, list[str]] = {kind: [] for kind in fhir.RESOURCE_TYPES}
-    for kind, line in fhir.ndjson_lines(rows):
-        lines[kind].append(line)
+    with replica_reads():
+        for kind, line in fhir.ndjson_lines(rows):
+            lines[kind].append(line)
     reset_queries()  # with DEBUG on, Django would keep every query of the run
     return {kind: "".join(f"{line}\n" for line in found) for kind, found in lines.items()}
 
@@ -104,7 +107,8 @@ class Command(BaseCommand):
             raise CommandError("--workers: give a number of processes from 1 to 64.")
         out = self._out_dir(Path(options["out"]), force=options["force"])
         patients = selectors.report_patients(user, sites)
-        total = patients.count()
+        with replica_reads():
+            total = patients.count()
         started = time.monotonic()
         previous_umask = os.umask(0o077)  # patient data: files private to this account
         parts: dict[str, TextIO] = {}
@@ -154,7 +158,7 @@ class Command(BaseCommand):
                 yield ids
 
         if workers == 1:
-            for ids in pages():
+            for ids in on_replica(pages()):
                 yield len(ids), _render(ids)
             return
         # Forked workers inherit the settings and _SCOPE; each opens its own connection.
@@ -162,7 +166,7 @@ class Command(BaseCommand):
         with multiprocessing.get_context("fork").Pool(
                 workers, initializer=_forget_inherited_connections) as pool:
             pending: deque[tuple[int, Any]] = deque()
-            for ids in pages():
+            for ids in on_replica(pages()):
                 pending.append((len(ids), pool.apply_async(_render, (ids,))))
                 if len(pending) >= 2 * workers:
                     size, result = pending.popleft()

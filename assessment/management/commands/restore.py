@@ -1,6 +1,11 @@
 """``python manage.py restore --input DIR``: load a backup into an empty, migrated database and
 put the photos back. Refuses a database that already holds clinical records, and checks the
-files against the manifest before touching anything."""
+files against the manifest before touching anything.
+
+The photos are written through Django's storage API (``default_storage``), so a backup taken
+on one server's disk restores into object storage (S3) and back. They are written inside the
+database transaction: if one cannot be stored, no record is restored (the files already
+written are harmless and are replaced by the next attempt)."""
 
 from __future__ import annotations
 
@@ -10,8 +15,11 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core import serializers
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
+from django.core.files.storage import Storage, default_storage
+from django.core.files.utils import validate_file_name
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -43,22 +51,66 @@ class Command(BaseCommand):
                 raise CommandError(f"{name} does not match its checksum; the backup is damaged.")
         if Patient.objects.exists() or Site.objects.exists():
             raise CommandError("The database already holds records; restore into an empty one.")
-        with transaction.atomic():
-            load(source / "db.json", data_format)
-            counts = model_counts()
-            differ = {label: (count, counts.get(label)) for label, count
-                      in manifest["counts"].items() if counts.get(label) != count}
-            if differ:
-                raise CommandError(f"Row counts differ after loading (expected, found): {differ}")
-        media_root = Path(settings.MEDIA_ROOT)
         with tarfile.open(source / "media.tar.gz", "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith("media/")]
-            for member in members:
-                member.name = member.name[len("media/"):]
-            media_root.mkdir(parents=True, exist_ok=True)
-            tar.extractall(media_root, members=[m for m in members if m.name],
-                           filter="data")
-        self.stdout.write(f"Restored {sum(manifest['counts'].values())} rows and the photos.")
+            members = media_members(tar)
+            expected_files = manifest.get("media_files")  # absent in older backups
+            if expected_files is not None and expected_files != len(members):
+                raise CommandError(f"media.tar.gz holds {len(members)} photo file(s); the "
+                                   f"manifest lists {expected_files}. The backup is damaged.")
+            with transaction.atomic():
+                load(source / "db.json", data_format)
+                counts = model_counts()
+                differ = {label: (count, counts.get(label)) for label, count
+                          in manifest["counts"].items() if counts.get(label) != count}
+                if differ:
+                    raise CommandError(
+                        f"Row counts differ after loading (expected, found): {differ}")
+                restore_media(tar, members, default_storage)
+        self.stdout.write(f"Restored {sum(manifest['counts'].values())} rows and "
+                          f"{len(members)} photo file(s).")
+
+
+def media_members(tar: tarfile.TarFile) -> list[tuple[tarfile.TarInfo, str]]:
+    """The archive's files under ``media/`` with their storage names, checked before anything
+    is written: regular files only (no links or devices), and names that stay inside the
+    storage (no absolute paths, no ``..``). Folder entries (older backups have them) are
+    skipped: storages create folders, or have none."""
+    found = []
+    for member in tar.getmembers():
+        if not member.name.startswith("media/") or member.isdir():
+            continue
+        name = member.name[len("media/"):]
+        if not name:
+            continue
+        if not member.isfile():
+            raise CommandError(f"media.tar.gz: {member.name} is not a regular file; this "
+                               "archive was not written by the backup command.")
+        try:
+            validate_file_name(name, allow_relative_path=True)
+        except SuspiciousFileOperation:
+            raise CommandError(f"media.tar.gz: {member.name} points outside the photo "
+                               "storage; this archive was not written by the backup command."
+                               ) from None
+        found.append((member, name))
+    return found
+
+
+def restore_media(tar: tarfile.TarFile, members: list[tuple[tarfile.TarInfo, str]],
+                  storage: Storage) -> None:
+    """Write each archived file to ``storage`` under its own name, streamed from the archive.
+    A file of that name already there is replaced (as extracting over the media folder did):
+    the records being restored point at exactly these names."""
+    for member, name in members:
+        handle = tar.extractfile(member)
+        if handle is None:  # not reachable for regular files; keeps the type checker honest
+            raise CommandError(f"media.tar.gz: {member.name} cannot be read.")
+        with handle:
+            if storage.exists(name):
+                storage.delete(name)
+            saved = storage.save(name, File(handle, name=name))
+        if saved != name:
+            raise CommandError(f"The photo storage saved {name} as {saved}; the restored "
+                               "records would not find it.")
 
 
 def load(path: Path, data_format: str) -> None:

@@ -1,0 +1,24 @@
+"""Helpers for commands that fork worker processes (reassess; export_fhir keeps its own copy
+of the same two functions and could import these)."""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+
+def forget_inherited_connections() -> None:
+    """In a forked worker: drop every connection object the parent held, in any thread,
+    without closing it (closing would end the parent's session on the shared socket). Two
+    processes reading one socket interleave their results; a worker opens its own."""
+    from asgiref.local import Local
+    from django.db import connections
+
+    connections._connections = Local(connections.thread_critical)
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory in MB. ru_maxrss is in kilobytes on Linux (bytes on macOS); for
+    RUSAGE_CHILDREN it is the largest of the finished (waited-for) worker processes."""
+    peak = resource.getrusage(who).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
