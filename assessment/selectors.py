@@ -385,7 +385,7 @@ def _worklist(user: User, today: date) -> dict[str, Any]:
     and no atypical flag (archiving clears them); the urgent list, read from assessments,
     leaves archived patients out explicitly.
     """
-    from django.db.models import F, OuterRef
+    from django.db.models import F
 
     from .models import EncounterKind, ManagementCategory
 
@@ -403,7 +403,7 @@ def _worklist(user: User, today: date) -> dict[str, Any]:
         management_category=ManagementCategory.URGENT,
         observation__lesion__status=LesionStatus.ACTIVE,
         observation__lesion__patient__archived_at__isnull=True,
-    ).filter(pk=_latest_assessment_id(OuterRef("observation__lesion_id")))
+    ).filter(_no_newer_assessment())
     if allowed is not None:
         urgent = urgent.filter(observation__lesion__clinic_id__in=allowed)
     review = Encounter.objects.filter(review_status=ReviewStatus.PENDING,
@@ -588,6 +588,28 @@ class _WorklistUrls:
 
     def patient(self, pk: int) -> str:
         return f"{self._prefix['patient-detail']}{pk}/"
+
+
+def _no_newer_assessment() -> Any:
+    """True for an assessment that is its lesion's current one (``_latest_assessment_id``'s
+    order: visit date, observation, creation, id), said as "no later assessment of the same
+    lesion exists". Written as an anti-join because the equivalent ``pk = (newest of the
+    lesion)`` let PostgreSQL evaluate the subquery for every observation of the registry
+    while building a hash join (15-26 s for the worklist's urgent list at 100,000 patients);
+    the anti-join looks only at the candidates' own lesions."""
+    from django.db.models import Exists, OuterRef, Q
+
+    date = OuterRef("observation__encounter__date")
+    observation = OuterRef("observation_id")
+    created = OuterRef("created_at")
+    later = (Q(observation__encounter__date__gt=date)
+             | Q(observation__encounter__date=date, observation_id__gt=observation)
+             | Q(observation__encounter__date=date, observation_id=observation,
+                 created_at__gt=created)
+             | Q(observation__encounter__date=date, observation_id=observation,
+                 created_at=created, id__gt=OuterRef("id")))
+    return ~Exists(Assessment.objects.filter(
+        later, observation__lesion_id=OuterRef("observation__lesion_id")))
 
 
 def _latest_assessment_id(lesion_id: Any) -> Any:
