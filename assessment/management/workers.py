@@ -1,5 +1,4 @@
-"""Helpers for commands that fork worker processes (reassess; export_fhir keeps its own copy
-of the same two functions and could import these)."""
+"""Helpers for commands that fork worker processes (export_fhir, reassess)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -32,19 +31,13 @@ from assessment.management.people import (
     command_user,
     report_sites,
 )
+from assessment.management.workers import forget_inherited_connections, peak_rss_mb
 from assessment.models import ExportKind
 from assessment.replica import on_replica, replica_reads
 
 DEFAULT_BATCH = 500
 SUFFIX = ".ndjson"
 PART = ".ndjson.part"
-
-
-def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    # ru_maxrss is in kilobytes on Linux (bytes on macOS); for RUSAGE_CHILDREN it is the
-    # largest of the finished worker processes.
-    peak = resource.getrusage(who).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 # The patients the run may export (set before the workers are forked, which inherit it).
@@ -62,15 +55,6 @@ def _render(ids: list[int]) -> dict[str, str]:
             lines[kind].append(line)
     reset_queries()  # with DEBUG on, Django would keep every query of the run
     return {kind: "".join(f"{line}\n" for line in found) for kind, found in lines.items()}
-
-
-def _forget_inherited_connections() -> None:
-    """In a forked worker: drop every connection object the parent held, in any thread,
-    without closing it (closing would end the parent's session on the shared socket). Two
-    processes reading one socket interleave their results; a worker opens its own."""
-    from asgiref.local import Local
-
-    connections._connections = Local(connections.thread_critical)
 
 
 class Command(BaseCommand):
@@ -164,7 +148,7 @@ class Command(BaseCommand):
         # Forked workers inherit the settings and _SCOPE; each opens its own connection.
         connections.close_all()
         with multiprocessing.get_context("fork").Pool(
-                workers, initializer=_forget_inherited_connections) as pool:
+                workers, initializer=forget_inherited_connections) as pool:
             pending: deque[tuple[int, Any]] = deque()
             for ids in on_replica(pages()):
                 pending.append((len(ids), pool.apply_async(_render, (ids,))))
@@ -197,7 +181,7 @@ class Command(BaseCommand):
         elapsed = max(time.monotonic() - started, 1e-9)
         share = f" of {total:,} ({done / total:.0%})" if total else ""
         self.stderr.write(f"{done:,} patients{share}, {done / elapsed:,.0f} patients/s, "
-                          f"peak memory {_peak_rss_mb():,.0f} MB")
+                          f"peak memory {peak_rss_mb():,.0f} MB")
 
     def _summary(self, out: Path, sites: list[Any], done: int, counts: dict[str, int],
                  seconds: float, workers: int) -> None:
@@ -211,8 +195,8 @@ class Command(BaseCommand):
         rate = done / seconds if seconds > 0 else 0.0
         lines.append(f"Time {seconds:,.1f} s, {rate:,.1f} patients/s, "
                      f"{sum(counts.values()) / seconds if seconds > 0 else 0:,.0f} resources/s, "
-                     f"peak memory {_peak_rss_mb():,.0f} MB (maximum resident set size"
+                     f"peak memory {peak_rss_mb():,.0f} MB (maximum resident set size"
                      + (f"; largest of {workers} workers "
-                        f"{_peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB" if workers > 1
+                        f"{peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB" if workers > 1
                         else "") + ").")
         self.stdout.write("\n".join(lines))
