@@ -340,11 +340,17 @@ def offer_for(assessment: Any) -> Offer:
     decisions prefetched, latest first)."""
     decisions = list(assessment.decisions.all())
     observation = assessment.observation
-    superseded = (
-        observation.assessments.order_by("-created_at", "-id").values_list(
-            "pk", flat=True).first() != assessment.pk
-        or observation.lesion.observations.filter(
-            encounter__date__gt=observation.encounter.date).exists())
+    # The assessment page's lookup already says both (selectors._assessment_lookup:
+    # newest_pk, later_visit); other callers ask here.
+    newest = getattr(assessment, "newest_pk", None)
+    if newest is None:
+        newest = observation.assessments.order_by("-created_at", "-id").values_list(
+            "pk", flat=True).first()
+    later = getattr(assessment, "later_visit", None)
+    if later is None:
+        later = observation.lesion.observations.filter(
+            encounter__date__gt=observation.encounter.date).exists()
+    superseded = newest != assessment.pk or bool(later)
     return handout_offered(assessment.output_json, decisions[0] if decisions else None,
                            atypical_course=assessment.atypical_course,
                            resolved=observation.course_status == "resolved",
