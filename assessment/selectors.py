@@ -458,7 +458,8 @@ def _worklist(user: User, today: date) -> dict[str, Any]:
             _explain(row, latest.get(row["lesion_pk"]), reason, urls)
 
     visits = [{"url": urls.encounter(row["pk"]), "record": row["record"],
-               "title": f"{row['date']:%Y-%m-%d} ({EncounterKind(row['kind']).label.lower()})",
+               "title": f"{row['date'].day} {row['date']:%b %Y} "
+                        f"({EncounterKind(row['kind']).label.lower()})",
                "date": row["date"], "kind": EncounterKind(row["kind"]).label,
                "patient_url": urls.patient(row["patient_pk"]),
                "clinician": _full_name(row),
