@@ -42,6 +42,7 @@ from django.utils import timezone
 from . import engine, services
 from .engine import vocab
 from .engine.knowledge import ENTITIES
+from .management.workers import id_pages
 from .models import (
     Assessment,
     Lesion,
@@ -165,14 +166,7 @@ def scope_lesion_count(sites: list[Site]) -> int:
 def patient_pages(sites: list[Site], batch: int) -> Iterable[list[int]]:
     """Keyset pages of patient ids: each page one query on the primary key index, however
     far into the registry."""
-    patients = scope_patients(sites)
-    last_pk = 0
-    while True:
-        ids = list(patients.filter(pk__gt=last_pk).values_list("pk", flat=True)[:batch])
-        if not ids:
-            return
-        last_pk = ids[-1]
-        yield ids
+    return id_pages(scope_patients(sites), batch)
 
 
 # --- One batch --------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from assessment.management.people import (
     command_user,
     report_sites,
 )
-from assessment.management.workers import forget_inherited_connections, peak_rss_mb
+from assessment.management.workers import forget_inherited_connections, id_pages, peak_rss_mb
 from assessment.models import ExportKind
 from assessment.replica import on_replica, replica_reads
 
@@ -133,13 +133,7 @@ class Command(BaseCommand):
         _SCOPE = patients
 
         def pages() -> Iterator[list[int]]:
-            last_pk = 0
-            while True:
-                ids = list(patients.filter(pk__gt=last_pk).values_list("pk", flat=True)[:batch])
-                if not ids:
-                    return
-                last_pk = ids[-1]
-                yield ids
+            return id_pages(patients, batch)
 
         if workers == 1:
             for ids in on_replica(pages()):
