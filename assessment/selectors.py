@@ -376,7 +376,9 @@ def worklist(user: User, today: date) -> dict[str, Any]:
     key = f"worklist:v3:{user.pk}:{scope}:{today.isoformat()}:{generation}"
     context = cache.get(key)
     if context is None:
-        context = _worklist(user, today)
+        # The key goes with the rows: the page keeps its rendered markup under it too
+        # (presenters.worklist_sections_html).
+        context = {**_worklist(user, today), "cache_key": key}
         cache.set(key, context, WORKLIST_CACHE_SECONDS)
     return context
 

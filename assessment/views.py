@@ -39,6 +39,7 @@ from .presenters import (
     patient_chart_view_model,
     patient_list_rows,
     timeline_view_model,
+    worklist_sections_html,
 )
 from .replica import on_replica, replica_reads
 from .text import spreadsheet_safe
@@ -73,8 +74,9 @@ def ping(request: HttpRequest) -> HttpResponse:
 @page("GET")
 def home(request: HttpRequest) -> HttpResponse:
     """The worklist: what needs the clinician's attention today, in their sites."""
+    context = selectors.worklist(request.user, timezone.localdate())
     return render(request, "assessment/worklist.html",
-                  selectors.worklist(request.user, timezone.localdate()))
+                  {**context, "sections_html": worklist_sections_html(context)})
 
 
 @page("GET")
