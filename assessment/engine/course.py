@@ -64,6 +64,11 @@ class CourseCheck:
     text: Callable[[CourseContext], str]
 
 
+def _day(on: date | None) -> str:
+    """A date as every page shows it: 1 Mar 2026 (no leading zero, no ISO)."""
+    return "" if on is None else f"{on.day} {on:%b %Y}"
+
+
 def _growing(c: CourseContext) -> bool:
     if c.current.status == "larger":
         return True
@@ -74,9 +79,9 @@ def _growing(c: CourseContext) -> bool:
 def _growing_text(c: CourseContext) -> str:
     before, now = c.previous.largest_diameter_mm, c.current.largest_diameter_mm
     if before is not None and now is not None and now > before:
-        return (f"Growing: {before:g} mm on {c.previous.on:%Y-%m-%d}, {now:g} mm on "
-                f"{c.current.on:%Y-%m-%d}.")
-    return f"Growing: recorded as larger on {c.current.on:%Y-%m-%d}."
+        return (f"Growing: {before:g} mm on {_day(c.previous.on)}, {now:g} mm on "
+                f"{_day(c.current.on)}.")
+    return f"Growing: recorded as larger on {_day(c.current.on)}."
 
 
 def _past_window(c: CourseContext) -> bool:
@@ -118,7 +123,7 @@ COURSE_CHECKS: tuple[CourseCheck, ...] = (
     CourseCheck(
         "CC-NOT-SHRINKING", "[M]", _not_shrinking,
         lambda c: f"Watched as benign, but not smaller at the recheck due "
-                  f"{c.previous_follow_up_due:%Y-%m-%d} (seen {c.current.on:%Y-%m-%d})."),
+                  f"{_day(c.previous_follow_up_due)} (seen {_day(c.current.on)})."),
 )
 
 

@@ -47,3 +47,11 @@ def source_items(sources: Mapping[str, Any] | None) -> SafeString:
     """The sources cited: tag and title, as definition list entries."""
     return mark_safe("".join(f"<dt>{_escape(code)}</dt><dd>{_escape(title)}</dd>"
                              for code, title in (sources or {}).items()))
+
+
+@register.filter
+def dl_items(items: Iterable[tuple[Any, Any]] | None) -> SafeString:
+    """``(label, text)`` pairs as definition list entries, one ``<div>`` each (the findings
+    entered)."""
+    return mark_safe("".join(f"<div><dt>{_escape(label)}</dt><dd>{_escape(text)}</dd></div>"
+                             for label, text in items or ()))

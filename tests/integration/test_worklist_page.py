@@ -162,8 +162,8 @@ def test_every_row_says_why_it_is_listed_with_its_reading_and_links(
     assert row["url"] == f"/lesions/{benign.lesions.get().pk}/"
 
     row = row_of(context, "atypical", "ODD-1")
-    assert row["reason"].startswith("Atypical course: growing: 3 mm on 2026-02-01, 6 mm on "
-                                    "2026-05-01")
+    assert row["reason"].startswith("Atypical course: growing: 3 mm on 1 Feb 2026, 6 mm on "
+                                    "1 May 2026")
     latest = Assessment.objects.filter(observation__encounter__patient=atypical).latest(
         "created_at", "id")
     assert row["assessment_url"] == f"/assessments/{latest.pk}/"

@@ -90,7 +90,7 @@ def test_each_flag_says_why_where_from_and_what_to_do() -> None:
         assert flag["text"] and flag["source"].startswith("[")
         assert "biopsy" in flag["action"] and "referral" in flag["action"]
     growing = next(f for f in flags if f["id"] == "CC-GROWING")
-    assert growing["text"] == "Growing: 3 mm on 2026-03-01, 6 mm on 2026-06-01."
+    assert growing["text"] == "Growing: 3 mm on 1 Mar 2026, 6 mm on 1 Jun 2026."
 
 
 def test_resolution_sentence_matches_seed_case_a() -> None:
