@@ -553,6 +553,7 @@ class EncounterEntry:
         self.labs = LabFormSet(data, prefix="lab")
         self.imaging = ImagingForm(data, prefix="imaging")
         self.page_errors: list[str] = []
+        self.validated: list[tuple[dict[str, Any], engine.Findings]] = []
 
     @property
     def lesion_forms(self) -> list[Any]:
@@ -592,6 +593,9 @@ class EncounterEntry:
         self.lab_rows = [(i, lab) for i, form in enumerate(self.labs.forms)
                          if (lab := form.instance()) is not None]
         self.imaging_items = self.imaging.instances()
+        # Each contract input checked here with its findings: the service assesses these
+        # findings instead of validating again when it rebuilds the same input after saving.
+        self.validated = []
         for index, entry in enumerate(self.entries):
             if entry.observation.course_status == CourseStatus.RESOLVED:
                 continue  # nothing left to assess
@@ -600,7 +604,7 @@ class EncounterEntry:
                                   labs=[lab for _, lab in self.lab_rows],
                                   imaging=self.imaging_items)
             try:
-                engine.validate(data)
+                self.validated.append((data, engine.validate(data)))
             except engine.InvalidInput as error:
                 for item in error.errors:
                     self._place(item.field, item.message, index)

@@ -224,6 +224,7 @@ def encounter_record(
     imaging: Sequence[ImagingFinding],
     user: AbstractBaseUser,
     submission_token: Any = None,
+    validated: Sequence[tuple[dict[str, Any], engine.Findings]] = (),
 ) -> Encounter:
     """Save a visit with its lesions, observations, labs and imaging, then assess each
     observation. The caller has validated everything (forms and engine); if anything still
@@ -273,7 +274,7 @@ def encounter_record(
                 continue
             assessment = assessment_run(patient=patient, encounter=encounter, lesion=lesion,
                                         observation=observation, labs=labs, imaging=imaging,
-                                        user=user)
+                                        user=user, validated=validated)
             if previous is not None:
                 _course_check(assessment=assessment, previous=previous, patient=patient)
             _lesion_follows(lesion, assessment, user)
@@ -372,11 +373,18 @@ def _lesion_resolve(*, lesion: Lesion, on: Any, user: AbstractBaseUser) -> None:
 
 def assessment_run(*, patient: Patient, encounter: Encounter, lesion: Lesion,
                    observation: LesionObservation, labs: Sequence[LabResult],
-                   imaging: Sequence[ImagingFinding], user: AbstractBaseUser) -> Assessment:
-    """Run the engine on one observation and store input, output and ruleset version."""
+                   imaging: Sequence[ImagingFinding], user: AbstractBaseUser,
+                   validated: Sequence[tuple[dict[str, Any], engine.Findings]] = ()
+                   ) -> Assessment:
+    """Run the engine on one observation and store input, output and ruleset version.
+
+    ``validated``: contract inputs the form already validated, with their findings. When the
+    input rebuilt here from the saved rows is equal to one of them (it differs if, say, the
+    birth date was corrected meanwhile), its findings are assessed without validating again."""
     data = contract_input(patient=patient, encounter=encounter, lesion=lesion,
                           observation=observation, labs=labs, imaging=imaging)
-    output = engine.assess(data)
+    findings = next((found for checked, found in validated if checked == data), None)
+    output = engine.assess(data) if findings is None else engine.assess_findings(findings)
     return _assessment_save(observation=observation, version=observation.version, data=data,
                             output=output,
                             age_months=age_in_months(patient.date_of_birth, encounter.date),

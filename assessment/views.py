@@ -216,7 +216,8 @@ def _record(request: HttpRequest, patient: Any, entry: EncounterEntry
             patient=patient, encounter=entry.encounter, entries=entry.entries,
             labs=[lab for _, lab in entry.lab_rows], imaging=entry.imaging_items,
             user=request.user,
-            submission_token=entry.encounter_form.cleaned_data.get("submission_token"))
+            submission_token=entry.encounter_form.cleaned_data.get("submission_token"),
+            validated=entry.validated)
     except services.DuplicateSubmission as duplicate:
         messages.info(request, "This visit form was already submitted; the visit was saved "
                                "once and is shown here.")

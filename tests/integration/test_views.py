@@ -392,3 +392,61 @@ def test_reviewers_can_read_but_not_decide(rita_client: Client, recorded: dict[s
     response = rita_client.post(f"/assessments/{recorded['a']}/decision/", {"decision": "agree"})
     assert response.status_code == 403
     assert rita_client.post("/patients/new/", patient_post()).status_code == 403
+
+
+# --- The visit form validates each contract input once ---------------------------------------
+
+def test_the_visit_form_path_validates_each_input_once(alice_client: Client, patient: Patient,
+                                                       monkeypatch) -> None:
+    """The form validates the contract input to place errors on fields; the service, which
+    rebuilds the same input from the saved rows, assesses the form's findings instead of
+    validating again. The engine is the real one: the wrappers only count its calls."""
+    from assessment import engine
+    from assessment.engine import core
+
+    calls: list[str] = []
+
+    def counted(name: str, real: Any) -> Any:
+        def validate(data: Any) -> Any:
+            calls.append(name)
+            return real(data)
+        return validate
+
+    monkeypatch.setattr(engine, "validate", counted("form", engine.validate))
+    monkeypatch.setattr(core, "validate", counted("service", core.validate))
+    two = encounter_post(lesions=[
+        {"site": "heel", "heel_subsite": "medial", "laterality": "left", "count": "1",
+         "largest_diameter_mm": "3", "color": "white_yellow", "consistency": "firm",
+         "onset_age_months": "6", "duration_weeks": "8", "trend": "stable"},
+        {"site": "sole", "laterality": "right", "count": "1", "largest_diameter_mm": "2",
+         "color": "skin_colored", "consistency": "soft", "onset_age_months": "7",
+         "duration_weeks": "4", "trend": "stable"}])
+    response = alice_client.post(f"/patients/{patient.pk}/encounters/new/", two)
+    assert response.status_code == 302
+    assert Assessment.objects.count() == 2
+    assert calls == ["form", "form"]
+
+
+def test_a_changed_input_is_validated_again(alice, patient: Patient) -> None:
+    """Findings the form validated are reused only for an equal input: the same assessment as
+    validating afresh, and a different input is validated and assessed on its own."""
+    from assessment import engine, services
+    from assessment.clinical import contract_input
+
+    client = Client()
+    client.force_login(alice)
+    client.post(f"/patients/{patient.pk}/encounters/new/", encounter_post())
+    stored = Assessment.objects.get()
+    observation = stored.observation
+    encounter = observation.encounter
+    labs, imaging = list(encounter.labs.all()), list(encounter.imaging.all())
+    data = contract_input(patient=patient, encounter=encounter, lesion=observation.lesion,
+                          observation=observation, labs=labs, imaging=imaging)
+    other = {**data, "lesion": {**data["lesion"], "color": "erythematous"}}
+    stale = [(other, engine.validate(other))]
+    # As if stored with an older ruleset, so this run may store one beside it.
+    Assessment.objects.filter(pk=stored.pk).update(ruleset_version="2025.01.1")
+    again = services.assessment_run(patient=patient, encounter=encounter,
+                                    lesion=observation.lesion, observation=observation,
+                                    labs=labs, imaging=imaging, user=alice, validated=stale)
+    assert again.output_json == engine.assess(data) == stored.output_json
