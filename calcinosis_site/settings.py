@@ -137,13 +137,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing with "database is locked" when two saves race.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20})
-elif os.environ.get("DJANGO_DB_PREPARED_STATEMENTS", "1") == "1":
-    # Server-side parameters, and statements PostgreSQL has planned once kept per connection
-    # (psycopg prepares a statement on its second execution): the assessment page's lookup
-    # spent 1.5 ms of its 3 ms query planning. Set DJANGO_DB_PREPARED_STATEMENTS=0 behind a
-    # pooler that cannot keep prepared statements (docs/DEPLOYMENT.md).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": True, "prepare_threshold": 2})
 # Optional read replica (docs/DEPLOYMENT.md): only the exports and the outcomes page read from
 # it (assessment/replica.py); every write and every other page uses the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
