@@ -182,7 +182,9 @@ def assessment_for(user: User, pk: int) -> Assessment:
     page), and under a millisecond on five. The printouts, which name the clinic and the
     clinician, use ``assessment_printout``."""
     allowed = access.site_ids(user, access.VIEW) if user.is_authenticated else []
-    if allowed == []:
+    # An id no row can have (the address takes any digits; a 64-bit key holds fewer) is not
+    # sent to the database, which would refuse it as out of range.
+    if allowed == [] or not 0 < pk <= _MAX_ID:
         raise Http404("No assessment matches the given query.")
     return _with_decisions(_LOOKUPS.get(user, allowed, pk))
 
@@ -263,6 +265,7 @@ class _CompiledLookups:
 
 
 _LOOKUPS = _CompiledLookups()
+_MAX_ID = 2**63 - 1  # BigAutoField
 
 
 def assessment_printout(user: User, pk: int) -> Assessment:

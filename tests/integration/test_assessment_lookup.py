@@ -73,6 +73,16 @@ def test_compiled_lookup_keeps_to_the_users_sites(assessments, alice, charlie, b
         selectors.assessment_for(superuser, max(a.pk for a in assessments) + 100)
 
 
+@pytest.mark.parametrize("pk", [0, -1, 2**63, 10**30])
+def test_an_impossible_id_is_not_found(assessments, alice, superuser, client, pk) -> None:
+    for user in (alice, superuser):
+        with pytest.raises(Http404):
+            selectors.assessment_for(user, pk)
+    if pk > 0:  # the address takes digits only
+        client.force_login(alice)
+        assert client.get(f"/assessments/{pk}/").status_code == 404
+
+
 @pytest.fixture
 def superuser(db):
     from django.contrib.auth import get_user_model
