@@ -457,8 +457,9 @@ def worklist(user: User, today: date) -> dict[str, Any]:
         "value", flat=True).first() or 0
     sites = access.site_ids(user, access.VIEW)
     scope = "all" if sites is None else "-".join(map(str, sites))
-    # "v3": the rows' shape; a shared cache must not hand an older release's rows to this one.
-    key = f"worklist:v3:{user.pk}:{scope}:{today.isoformat()}:{generation}"
+    # "v4": the rows' shape (v4 added cache_key); a shared cache must not hand an older
+    # release's rows to this one.
+    key = f"worklist:v4:{user.pk}:{scope}:{today.isoformat()}:{generation}"
     context = cache.get(key)
     if context is None:
         # The key goes with the rows: the page keeps its rendered markup under it too
