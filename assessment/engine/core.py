@@ -120,12 +120,16 @@ class State:
     options: list[str] = field(default_factory=list)
     shared_for: list[str] = field(default_factory=list)
     shared_against: list[str] = field(default_factory=list)
+    # The references and evidence tags cited so far, as a bit mask (see _sources).
+    cited: int = 0
 
     def fire(self, rule_id: str, text: str, source: str) -> None:
         if rule_id in self.fired_ids:
             return
         self.fired_ids.add(rule_id)
         self.fired.append({"id": rule_id, "text": text, "source": source})
+        found = _MASK_OF.get(source)
+        self.cited |= _mask(source) if found is None else found
 
     def add_workup(self, code: str, priority: str, reason: str, rule_id: str) -> None:
         if _already_done(self.facts, code):
@@ -215,6 +219,38 @@ def _is_shared(rule: Rule) -> tuple[bool, bool]:
     return ups > SHARED_ENTITY_COUNT, downs > SHARED_ENTITY_COUNT
 
 
+_CITED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _cited(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(reference codes, evidence tags) of one source text; a few hundred distinct texts, so
+    each is parsed once per process."""
+    found = _CITED.get(source)
+    if found is None:
+        tags = tuple(tag for tag in ("M", "S") if f"[{tag}]" in source)
+        found = _CITED[source] = (references_in(source), tags)
+    return found
+
+
+# Each source text cites some references and evidence tags; as a bit mask (bits in reference
+# order, then the tags), the sources section of an assessment is the OR of its texts' masks,
+# read back a byte at a time through precomputed tables.
+_BITS = [*sorted(REFERENCES, key=REFERENCE_ORDER.__getitem__), *sorted(EVIDENCE_TAGS)]
+_TEXT_OF = {**REFERENCES, **EVIDENCE_TAGS}
+_BIT_OF = {code: 1 << index for index, code in enumerate(_BITS)}
+_BYTES = [(8 * chunk, [tuple(code for bit, code in enumerate(_BITS[8 * chunk: 8 * chunk + 8])
+                             if byte >> bit & 1) for byte in range(256)])
+          for chunk in range((len(_BITS) + 7) // 8)]
+_MASK_OF: dict[str, int] = {}
+
+
+def _mask(source: str) -> int:
+    refs, tags = _cited(source)
+    mask = 0
+    for code in (*refs, *tags):
+        mask |= _BIT_OF[code]
+    _MASK_OF[source] = mask
+    return mask
 
 
 class Compiled:
@@ -227,6 +263,7 @@ class Compiled:
         "flag",
         "gate",
         "id",
+        "mask",
         "option",
         "qualifies",
         "refer_to",
@@ -246,6 +283,7 @@ class Compiled:
         self.rule = rule
         self.id = rule.id
         self.source = rule.source
+        self.mask = _mask(rule.source)  # what its source cites, for the sources section
         self.when = rule.when
         # The condition's first fact: when it is absent the condition is not called (gates.py).
         self.gate = rule.gate or gate_of(rule.when)
@@ -269,10 +307,12 @@ def _run(state: State, rules: tuple[Compiled, ...] | list[Compiled]) -> None:
     f = state.facts
     fire = state.fired.append
     scores = state.scores
+    cited = 0
     for c in rules:
         if not c.when(f):
             continue
         source = c.source
+        cited |= c.mask
         text = c.static
         if text is None:
             text = c.text(f)  # type: ignore[operator]
@@ -311,6 +351,7 @@ def _run(state: State, rules: tuple[Compiled, ...] | list[Compiled]) -> None:
                     score.against.append(sentence)
         if c.acts:
             _act(state, c, text, sentence)
+    state.cited |= cited
 
 
 def _act(state: State, c: Compiled, text: str, sentence: str) -> None:
@@ -886,47 +927,9 @@ def _caxp_output(f: Facts) -> dict[str, Any] | None:
     return result
 
 
-_CITED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
-def _cited(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(reference codes, evidence tags) of one source text; a few hundred distinct texts, so
-    each is parsed once per process."""
-    found = _CITED.get(source)
-    if found is None:
-        tags = tuple(tag for tag in ("M", "S") if f"[{tag}]" in source)
-        found = _CITED[source] = (references_in(source), tags)
-    return found
-
-
-# Each source text cites some references and evidence tags; as a bit mask (bits in reference
-# order, then the tags), the sources section of an assessment is the OR of its texts' masks,
-# read back a byte at a time through precomputed tables.
-_BITS = [*sorted(REFERENCES, key=REFERENCE_ORDER.__getitem__), *sorted(EVIDENCE_TAGS)]
-_TEXT_OF = {**REFERENCES, **EVIDENCE_TAGS}
-_BIT_OF = {code: 1 << index for index, code in enumerate(_BITS)}
-_BYTES = [(8 * chunk, [tuple(code for bit, code in enumerate(_BITS[8 * chunk: 8 * chunk + 8])
-                             if byte >> bit & 1) for byte in range(256)])
-          for chunk in range((len(_BITS) + 7) // 8)]
-_MASK_OF: dict[str, int] = {}
-
-
-def _mask(source: str) -> int:
-    refs, tags = _cited(source)
-    mask = 0
-    for code in (*refs, *tags):
-        mask |= _BIT_OF[code]
-    _MASK_OF[source] = mask
-    return mask
-
-
 def _sources(state: State) -> dict[str, str]:
-    masks = _MASK_OF
-    mask = 0
-    for item in state.fired:
-        source = item["source"]
-        found = masks.get(source)
-        mask |= _mask(source) if found is None else found
+    # Every text in rules_fired was OR-ed into state.cited as it fired (State.fire, _run).
+    mask = state.cited
     text = _TEXT_OF
     section: dict[str, str] = {}
     for shift, table in _BYTES:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import labs as catalog
+from .frozen import quick_init
 from .validation import WEEKS_PER_MONTH, Findings
 from .vocab import words
 
@@ -56,6 +57,7 @@ SYSTEMIC_CAUSES = (
 )
 
 
+@quick_init
 @dataclass(frozen=True)
 class LabReading:
     analyte: str
@@ -109,6 +111,7 @@ def interpret_lab(analyte: str, value: float, unit: str, ref_low: float | None,
                       False, builtin, None)
 
 
+@quick_init
 @dataclass(frozen=True)
 class CriticalValue:
     """A lab value beyond a critical limit (KNOWLEDGE.md section 9.7)."""
@@ -240,7 +243,13 @@ class Facts:
         return reading.flag in flags or reading.age_flag in flags
 
     def measured(self, *analytes: str) -> bool:
-        return all(a in self.labs for a in analytes)
+        # A loop, not all() over a generator: the engine asks this some ten times per
+        # assessment, and the generator costs more than the test.
+        labs = self.labs
+        for analyte in analytes:  # noqa: SIM110 (see above)
+            if analyte not in labs:
+                return False
+        return True
 
     @cached_property
     def critical(self) -> dict[tuple[str, str], CriticalValue]:

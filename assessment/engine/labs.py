@@ -11,6 +11,7 @@ still shown beside it, because printed intervals are often adult ones).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
@@ -269,12 +270,32 @@ _BY_ANALYTE: dict[str, tuple[Interval, ...]] = {
 }
 
 
+# Each analyte's interval bounds, sorted: between two consecutive bounds the answer of
+# _reference_interval cannot change (an interval covers from its lower bound, inclusive, to its
+# upper bound, exclusive), so it is computed once per analyte, age band and sex.
+_BOUNDS: dict[str, list[float]] = {
+    code: sorted({bound for i in intervals for bound in (i.age_from_months, i.age_to_months)
+                  if bound is not None})
+    for code, intervals in _BY_ANALYTE.items()
+}
+_BY_BAND: dict[tuple[str, int, str], Interval | None] = {}
+
+
 def reference_interval(analyte: str, age_months: float, sex: str) -> Interval | None:
     """The built-in interval for this age and sex.
 
     When sex is unknown and the sources differ by sex, the widest of the two is returned so that
     a value is never called abnormal on the strength of an assumed sex.
     """
+    key = (analyte, bisect_right(_BOUNDS.get(analyte, ()), age_months), sex)
+    try:
+        return _BY_BAND[key]
+    except KeyError:
+        found = _BY_BAND[key] = _reference_interval(analyte, age_months, sex)
+        return found
+
+
+def _reference_interval(analyte: str, age_months: float, sex: str) -> Interval | None:
     intervals = _BY_ANALYTE.get(analyte, ())
     candidates = [
         i for i in intervals if i.covers(age_months, "male" if sex == "unknown" else sex)

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import labs as lab_catalog
 from . import vocab
+from .frozen import quick_init
 
 WEEKS_PER_MONTH = 30.4375 / 7  # mean Gregorian month in weeks
 MAX_LAB_ROWS = 60
@@ -47,6 +48,7 @@ class InvalidInput(ValueError):
         return [error.as_dict() for error in self.errors]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Patient:
     age_months: float
@@ -55,6 +57,7 @@ class Patient:
     gestational_age_weeks: float | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Lesion:
     site: str
@@ -74,6 +77,7 @@ class Lesion:
     trend: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class LabInput:
     analyte: str
@@ -83,6 +87,7 @@ class LabInput:
     reference_high: float | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Imaging:
     xray: str | None
@@ -91,6 +96,7 @@ class Imaging:
     histology: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Findings:
     patient: Patient
