@@ -51,6 +51,9 @@ LOCAL_CAUSES = (
     "neonatal_heel_sticks", "iv_calcium_at_lesion_site", "extravasation_documented",
     "electrode_paste_at_site", "calcium_dressing_at_site", "local_trauma_at_site",
 )
+# Any of these answered yes is a cause: the lesion is not idiopathic (Facts.no_cause).
+NO_CAUSE_KEYS = (*LOCAL_CAUSES, *METASTATIC_CAUSES, "renal_disease", "connective_tissue_disease",
+                 "ctd_signs", "iv_calcium_received", "perinatal_asphyxia_or_cooling")
 SYSTEMIC_CAUSES = (
     "renal_disease", *METASTATIC_CAUSES, "connective_tissue_disease", "ctd_signs",
     "perinatal_asphyxia_or_cooling",
@@ -307,8 +310,9 @@ class Facts:
         reasons = []
         if self.yes("renal_disease"):
             reasons.append("renal disease recorded")
+        labs = self.labs
         for analyte in ("creatinine", "urea", "bun"):
-            if self.lab_is(analyte, "high"):
+            if analyte in labs and self.lab_is(analyte, "high"):
                 reading = self.labs[analyte]
                 reasons.append(f"{LAB_NAMES[analyte]} {reading.value:g} {reading.unit} "
                                "(high for age)")
@@ -317,9 +321,12 @@ class Facts:
     @cached_property
     def mineral_abnormal(self) -> list[str]:
         """Findings that make metastatic calcinosis a candidate (H5); low calcium alone is not."""
-        reasons = []
+        reasons: list[str] = []
+        labs = self.labs
+        if not labs:
+            return reasons  # no lab, no abnormal mineral and no Ca×P
         for analyte in ("calcium_total", "calcium_ionized", "phosphate"):
-            if self.lab_is(analyte, "high"):
+            if analyte in labs and self.lab_is(analyte, "high"):
                 reading = self.labs[analyte]
                 reasons.append(f"{LAB_NAMES[analyte]} {reading.value:g} {reading.unit} "
                                "(high for age)")
@@ -347,10 +354,11 @@ class Facts:
     def no_cause(self) -> bool:
         """No local cause, systemic disease or metastatic finding is recorded (idiopathic by
         exclusion); three rules read it."""
-        return (not self.any_yes(LOCAL_CAUSES + METASTATIC_CAUSES)
-                and not self.any_yes(("renal_disease", "connective_tissue_disease", "ctd_signs",
-                                      "iv_calcium_received", "perinatal_asphyxia_or_cooling"))
-                and not self.metastatic_evidence)
+        h = self.h
+        for key in NO_CAUSE_KEYS:  # a loop: cheaper than any() over a generator
+            if h[key] is True:
+                return False
+        return not self.metastatic_evidence
 
     @cached_property
     def calcium_shown(self) -> list[str]:
