@@ -614,7 +614,8 @@ def _distinct(options: list[str]) -> list[str]:
         head = option.split(":", 1)[0].lower() if ":" in option else option
         if head not in kept or len(option) > len(kept[head]):
             kept[head] = option
-    return [option for option in options if option in kept.values()]
+    chosen = set(kept.values())
+    return [option for option in options if option in chosen]
 
 
 def _management(state: State, entity: Entity) -> dict[str, Any]:
@@ -688,8 +689,10 @@ def _management(state: State, entity: Entity) -> dict[str, Any]:
             specialties.append(REFER_TO[entity.code])
         result["refer_to"] = _one_per_specialty(specialties)
         # A referral no option names yet gets its own line.
-        unnamed = [sp for sp in result["refer_to"]
-                   if not any(_specialty_word(sp) in o.lower() for o in options)]
+        # The options as one text, searched once per referral: a specialty word has no space,
+        # so it cannot match across the " | " between two options.
+        lowered = " | ".join(options).lower()
+        unnamed = [sp for sp in result["refer_to"] if _specialty_word(sp) not in lowered]
         if unnamed:
             options.append(f"Refer to {' and '.join(unnamed)} [M].")
     if not options:
