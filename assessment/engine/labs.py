@@ -287,6 +287,8 @@ def reference_interval(analyte: str, age_months: float, sex: str) -> Interval | 
     When sex is unknown and the sources differ by sex, the widest of the two is returned so that
     a value is never called abnormal on the strength of an assumed sex.
     """
+    if age_months != age_months:  # NaN sorts nowhere: never let it stand for a band
+        return _reference_interval(analyte, age_months, sex)
     key = (analyte, bisect_right(_BOUNDS.get(analyte, ()), age_months), sex)
     try:
         return _BY_BAND[key]

@@ -86,3 +86,14 @@ def test_reference_interval_by_age_band_matches_the_scan_at_every_bound() -> Non
                         is labs._reference_interval(analyte, age, sex)
                         or labs.reference_interval(analyte, age, sex)
                         == labs._reference_interval(analyte, age, sex)), (analyte, age, sex)
+
+
+def test_a_nan_age_is_never_cached_as_a_band() -> None:
+    """NaN compares false with every bound (bisect puts it in the last band): its answer must
+    not become that band's answer for the ages that belong there."""
+    labs._BY_BAND.clear()  # a fresh cache: the NaN lookup comes first
+    for analyte, bounds in labs._BOUNDS.items():
+        labs.reference_interval(analyte, float("nan"), "male")
+        last = float(bounds[-1]) + 1 if bounds else 24.0
+        assert (labs.reference_interval(analyte, last, "male")
+                == labs._reference_interval(analyte, last, "male")), analyte
