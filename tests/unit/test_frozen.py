@@ -7,7 +7,6 @@ import inspect
 
 import pytest
 
-from assessment.engine import labs
 from assessment.engine.facts import CriticalValue, LabReading, interpret_lab
 from assessment.engine.frozen import quick_init
 from assessment.engine.samples import random_inputs
@@ -71,29 +70,3 @@ def test_defaults_are_kept_and_unsupported_classes_are_refused() -> None:
 
     with pytest.raises(TypeError):
         quick_init(Factory)
-
-
-def test_reference_interval_by_age_band_matches_the_scan_at_every_bound() -> None:
-    """The cached band lookup gives the interval the scan of the table gives, just below, at
-    and just above every bound, for every sex."""
-    for analyte, bounds in labs._BOUNDS.items():
-        ages = {0.0, 216.0}
-        for bound in bounds:
-            ages |= {max(0.0, bound - 0.01), float(bound), bound + 0.01}
-        for age in sorted(ages):
-            for sex in ("male", "female", "unknown"):
-                assert (labs.reference_interval(analyte, age, sex)
-                        is labs._reference_interval(analyte, age, sex)
-                        or labs.reference_interval(analyte, age, sex)
-                        == labs._reference_interval(analyte, age, sex)), (analyte, age, sex)
-
-
-def test_a_nan_age_is_never_cached_as_a_band() -> None:
-    """NaN compares false with every bound (bisect puts it in the last band): its answer must
-    not become that band's answer for the ages that belong there."""
-    labs._BY_BAND.clear()  # a fresh cache: the NaN lookup comes first
-    for analyte, bounds in labs._BOUNDS.items():
-        labs.reference_interval(analyte, float("nan"), "male")
-        last = float(bounds[-1]) + 1 if bounds else 24.0
-        assert (labs.reference_interval(analyte, last, "male")
-                == labs._reference_interval(analyte, last, "male")), analyte

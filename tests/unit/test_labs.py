@@ -112,3 +112,27 @@ def test_a_value_in_the_wrong_unit_is_an_error_that_suggests_the_unit() -> None:
     (error,) = caught.value.errors
     assert error.field == "labs[0].value"
     assert "9.8 mg/dL would be plausible" in error.message
+
+
+def test_reference_interval_by_age_band_matches_the_scan_at_every_bound() -> None:
+    """The cached band lookup gives the interval the scan of the table gives, just below, at
+    and just above every bound, for every sex."""
+    for analyte, bounds in catalog._BOUNDS.items():
+        ages = {0.0, 216.0}
+        for bound in bounds:
+            ages |= {max(0.0, bound - 0.01), float(bound), bound + 0.01}
+        for age in sorted(ages):
+            for sex in ("male", "female", "unknown"):
+                assert (catalog.reference_interval(analyte, age, sex)
+                        == catalog._reference_interval(analyte, age, sex)), (analyte, age, sex)
+
+
+def test_a_nan_age_is_never_cached_as_a_band() -> None:
+    """NaN compares false with every bound (bisect puts it in the last band): its answer must
+    not become that band's answer for the ages that belong there."""
+    catalog._BY_BAND.clear()  # a fresh cache: the NaN lookup comes first
+    for analyte, bounds in catalog._BOUNDS.items():
+        catalog.reference_interval(analyte, float("nan"), "male")
+        last = float(bounds[-1]) + 1 if bounds else 24.0
+        assert (catalog.reference_interval(analyte, last, "male")
+                == catalog._reference_interval(analyte, last, "male")), analyte
