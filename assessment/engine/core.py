@@ -14,9 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import labs as catalog
+from . import rules as rules_module
 from .facts import CAXP_HIGH_RISK, LAB_NAMES, METASTATIC_CAUSES, Facts
 from .gates import GateIndex, gate_of
 from .knowledge import ENTITIES, ENTITY_ORDER, PLAUSIBILITY, REFER_TO, Entity, short
+from .rulecode import compile_pass
 from .rules import (
     EVIDENCE_RULES,
     HS,
@@ -409,13 +411,19 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
     f = Facts(findings)
     # Entities get a score row when a rule first moves them (most never are).
     state = State(facts=f, scores={})
-    _run(state, GATE_INDEX[f.site].candidates(f))
+    if RUN_EARLY is None:
+        _run(state, GATE_INDEX[f.site].candidates(f))
+    else:
+        RUN_EARLY(state, f)
     _plausibility(state)
 
     ranked = _ranked(state)
     if ranked:
         f.leader = ranked[0].code
-    _run(state, LATE_FLAG_RULES)
+    if RUN_LATE is None:
+        _run(state, LATE_FLAG_RULES)
+    else:
+        RUN_LATE(state, f)
     if not ranked:
         fallback = state.scores.setdefault("idiopathic_calcinosis_cutis",
                                            EntityScore("idiopathic_calcinosis_cutis"))
@@ -475,6 +483,11 @@ RULES_BY_SITE = {
 }
 LATE_FLAG_RULES = tuple(COMPILED[rule.id] for rule in RED_FLAG_RULES if rule.late)
 GATE_INDEX = {site: GateIndex(rules, site) for site, rules in RULES_BY_SITE.items()}
+# The same two passes as generated straight-line code (rulecode.py); None keeps the loop above.
+_CORE = {"EntityScore": EntityScore, "_act": _act}
+RUN_EARLY = compile_pass((COMPILED[rule.id] for rule in (*EVIDENCE_RULES, *EARLY_FLAG_RULES)),
+                         rules_module, SITE_BOUND, _CORE, "run_early_rules")
+RUN_LATE = compile_pass(LATE_FLAG_RULES, rules_module, SITE_BOUND, _CORE, "run_late_rules")
 
 
 def assess(data: Any) -> dict[str, Any]:

@@ -16,8 +16,10 @@ ENGINE_DIR = Path(__file__).resolve().parents[2] / "assessment" / "engine"
 # datetime is allowed for date *values* (course checks take dates as inputs); reading the
 # clock is not (checked below).
 # dis reads rule conditions to gate them (gates.py); bisect finds a lab's age band (labs.py).
-ALLOWED_IMPORTS = {"__future__", "bisect", "collections", "dataclasses", "datetime", "difflib",
-                   "dis", "functools", "math", "random", "re", "types", "typing"}
+# ast and pathlib: rulecode.py reads the rule table's own source to compile it.
+ALLOWED_IMPORTS = {"__future__", "ast", "bisect", "collections", "dataclasses", "datetime",
+                   "difflib", "dis", "functools", "math", "pathlib", "random", "re", "types",
+                   "typing"}
 CLOCK_CALLS = {"today", "now", "utcnow", "time", "monotonic", "perf_counter"}
 
 
