@@ -15,10 +15,18 @@ $(PY):
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,speed]'
 	touch $@
 
-install: $(VENV)/.installed
+# The engine's hot modules compiled with Cython, rebuilt whenever an engine source changes
+# (assessment/engine_build.py). Without a compiler the engine runs as plain Python.
+ENGINE_BUILD := assessment/engine/compiled.json
+$(ENGINE_BUILD): $(wildcard assessment/engine/*.py) assessment/engine_build.py \
+		assessment/engine_loader.py | $(VENV)/.installed
+	@$(PY) -m assessment.engine_build || \
+		echo "  The engine runs as plain Python: the same answers, slower."
+
+install: $(VENV)/.installed $(ENGINE_BUILD)
 
 ## make run: set up, migrate, load the demo cases and start on http://127.0.0.1:8000
 run: install
@@ -33,6 +41,7 @@ run: install
 
 ## make test: set up, install Chromium when missing, lint, and run every test
 test: install chromium lint
+	@$(PY) -c "from assessment import engine, engine_loader; print('Engine:', engine_loader.running().describe())"
 	$(PY) -m pytest
 
 lint: install
@@ -73,4 +82,5 @@ restore: install
 	$(PY) manage.py restore --input $(BACKUP)
 
 clean:
-	rm -rf $(VENV) staticfiles test-output .pytest_cache .ruff_cache .hypothesis
+	rm -f assessment/engine/*.so assessment/engine/compiled.json
+	rm -rf $(VENV) build staticfiles test-output .pytest_cache .ruff_cache .hypothesis

@@ -210,6 +210,7 @@ def engine_figure() -> float:
     """The engine's assessments per second: engine_bench's median run."""
     result = subprocess.run([sys.executable, "-m", "assessment.engine_bench", "5000"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
+    print(result.stdout, end="", flush=True)  # which build ran, the range, the validation ratio
     found = re.search(r"median run\s+([\d,]+) assessments/s", result.stdout) or re.search(
         r"([\d,]+) assessments/s", result.stdout)
     return float(found.group(1).replace(",", ""))

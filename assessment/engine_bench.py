@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import engine_loader
 from .engine import assess
 from .engine.samples import random_inputs
 from .engine.validation import validate
@@ -38,7 +39,8 @@ def main(argv: list[str]) -> int:
         validation.append(_rate(validate, inputs))
         engine.append(_rate(assess, inputs))
     median = statistics.median(engine)
-    print(f"engine: {count} generated inputs x {RUNS} runs, one core")
+    print(f"engine: {count} generated inputs x {RUNS} runs, one core; "
+          f"{engine_loader.running().describe()}")
     print(f"  median run   {median:,.0f} assessments/s  ({1000 / median:.3f} ms each)")
     print(f"  range        {min(engine):,.0f} - {max(engine):,.0f} assessments/s")
     print(f"  validation alone, same run: median {statistics.median(validation):,.0f}/s; "

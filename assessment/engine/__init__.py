@@ -4,9 +4,15 @@
 ``InvalidInput`` carries the field errors of bad input.
 """
 
-from .core import RULESET_VERSION, assess, assess_findings
-from .validation import FieldError, Findings, InvalidInput, validate
-from .vocab import CONTRACT_VERSION
+from .. import engine_loader
+
+# Before any engine module is imported: the Cython build when it matches the source, else the
+# source itself (engine_loader.py).
+engine_loader.choose()
+
+from .core import RULESET_VERSION, assess, assess_findings  # noqa: E402
+from .validation import FieldError, Findings, InvalidInput, validate  # noqa: E402
+from .vocab import CONTRACT_VERSION  # noqa: E402
 
 __all__ = [
     "CONTRACT_VERSION",
