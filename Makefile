@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 # The engine's hot modules compiled with Cython, rebuilt whenever an engine source changes
 # (assessment/engine_build.py). Without a compiler the engine runs as plain Python.
 ENGINE_BUILD := assessment/engine/compiled.json
-$(ENGINE_BUILD): $(wildcard assessment/engine/*.py) assessment/engine_build.py \
+$(ENGINE_BUILD): $(wildcard assessment/engine/*.py assessment/engine/*.pxd) assessment/engine_build.py \
 		assessment/engine_loader.py | $(VENV)/.installed
 	@$(PY) -m assessment.engine_build || \
 		echo "  The engine runs as plain Python: the same answers, slower."

@@ -41,8 +41,14 @@ class Status:
 STATUS = Status(False, "not chosen yet")
 
 
-def source_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def source_digest(engine_dir: Path, name: str) -> str:
+    """The digest of what a module is compiled from: its ``.py`` file and, when there is one,
+    the ``.pxd`` file that declares its classes to Cython."""
+    digest = hashlib.sha256((engine_dir / f"{name}.py").read_bytes())
+    declarations = engine_dir / f"{name}.pxd"
+    if declarations.is_file():
+        digest.update(b"\0pxd\0" + declarations.read_bytes())
+    return digest.hexdigest()
 
 
 def stale_reason(engine_dir: Path, environ: Mapping[str, str]) -> str | None:
@@ -67,8 +73,8 @@ def stale_reason(engine_dir: Path, environ: Mapping[str, str]) -> str | None:
         source = engine_dir / f"{name}.py"
         if name not in built:
             return f"{name} is in the build record but not compiled: rebuild"
-        if not source.is_file() or source_digest(source) != digest:
-            return f"{name}.py changed since the build: rebuild"
+        if not source.is_file() or source_digest(engine_dir, name) != digest:
+            return f"{name}.py or {name}.pxd changed since the build: rebuild"
     return None
 
 

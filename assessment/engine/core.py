@@ -9,7 +9,6 @@ is listed in ``rules_fired`` with its sentence and source.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -110,20 +109,26 @@ class EntityScore:
         self.wrong_age = False  # outside the entity's age window
 
 
-@dataclass
 class State:
-    facts: Facts
-    scores: dict[str, EntityScore]
-    fired: list[dict[str, str]] = field(default_factory=list)
-    fired_ids: set[str] = field(default_factory=set)
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    workup: dict[str, dict[str, Any]] = field(default_factory=dict)
-    not_needed: dict[str, dict[str, str]] = field(default_factory=dict)
-    options: list[str] = field(default_factory=list)
-    shared_for: list[str] = field(default_factory=list)
-    shared_against: list[str] = field(default_factory=list)
-    # The references and evidence tags cited so far, as a bit mask (see _sources).
-    cited: int = 0
+    """What one assessment has found so far (a plain class, not a dataclass: the compiled engine
+    declares it as a C struct in core.pxd)."""
+
+    __slots__ = ("cited", "facts", "fired", "fired_ids", "flags", "not_needed", "options",
+                 "scores", "shared_against", "shared_for", "workup")
+
+    def __init__(self, facts: Facts, scores: dict[str, EntityScore]) -> None:
+        self.facts = facts
+        self.scores = scores
+        self.fired: list[dict[str, str]] = []
+        self.fired_ids: set[str] = set()
+        self.flags: list[dict[str, Any]] = []
+        self.workup: dict[str, dict[str, Any]] = {}
+        self.not_needed: dict[str, dict[str, str]] = {}
+        self.options: list[str] = []
+        self.shared_for: list[str] = []
+        self.shared_against: list[str] = []
+        # The references and evidence tags cited so far, as a bit mask (see _sources).
+        self.cited = 0
 
     def fire(self, rule_id: str, text: str, source: str) -> None:
         if rule_id in self.fired_ids:
@@ -304,56 +309,58 @@ class Compiled:
 
 
 def _run(state: State, rules: tuple[Compiled, ...] | list[Compiled]) -> None:
-    """Apply each rule whose condition holds, in table order. One loop with its lookups held in
-    locals: it runs some seventy conditions per assessment."""
+    """Apply each rule whose condition holds, in table order (the interpreted twin of the
+    generated passes in rulecode.py)."""
     f = state.facts
-    fire = state.fired.append
-    scores = state.scores
-    cited = 0
     for c in rules:
         if not c.when(f):
             continue
-        source = c.source
-        cited |= c.mask
         text = c.static
         if text is None:
             text = c.text(f)  # type: ignore[operator]
-            sentence = f"{text} {source}"
+            _apply(state, c, text, f"{text} {c.source}")
         else:
-            sentence = c.sentence
-        # Rule ids and the engine's own step ids (state.fire) never share a prefix, and each
-        # rule is walked once per assessment, so no duplicate check is needed here.
-        fire({"id": c.id, "text": text, "source": source})
-        if c.ups:
-            shared = c.shared_for
-            if shared:
-                state.shared_for.append(sentence)
-            qualifies = c.qualifies
-            for entity, points in c.ups:
-                score = scores.get(entity)
-                if score is None:
-                    score = scores[entity] = EntityScore(entity)
-                score.score += points
-                if not shared:
-                    score.supporting.append(sentence)
-                if qualifies:
-                    score.qualified = True
-                    score.specific_points += points
-        if c.downs:
-            shared = c.shared_against
-            if shared and not c.shared_for:
-                # A finding for calcium is against the mimics by implication: stated once.
-                state.shared_against.append(sentence)
-            for entity, points in c.downs:
-                score = scores.get(entity)
-                if score is None:
-                    score = scores[entity] = EntityScore(entity)
-                score.score += points
-                if not shared:
-                    score.against.append(sentence)
-        if c.acts:
-            _act(state, c, text, sentence)
-    state.cited |= cited
+            _apply(state, c, text, c.sentence)  # type: ignore[arg-type]
+
+
+def _apply(state: State, c: Compiled, text: str, sentence: str) -> None:
+    """What a fired rule writes: its line in rules_fired, its sources, its points for and
+    against entities, and its red flag, workup item or option. Called by the generated passes
+    too: in the compiled engine this loop runs as C, where the passes' conditions do not gain."""
+    state.cited |= c.mask
+    # Rule ids and the engine's own step ids (state.fire) never share a prefix, and each rule
+    # is walked once per assessment, so no duplicate check is needed here.
+    state.fired.append({"id": c.id, "text": text, "source": c.source})
+    scores = state.scores
+    if c.ups:
+        shared = c.shared_for
+        if shared:
+            state.shared_for.append(sentence)
+        qualifies = c.qualifies
+        for entity, points in c.ups:
+            score = scores.get(entity)
+            if score is None:
+                score = scores[entity] = EntityScore(entity)
+            score.score += points
+            if not shared:
+                score.supporting.append(sentence)
+            if qualifies:
+                score.qualified = True
+                score.specific_points += points
+    if c.downs:
+        shared = c.shared_against
+        if shared and not c.shared_for:
+            # A finding for calcium is against the mimics by implication: stated once.
+            state.shared_against.append(sentence)
+        for entity, points in c.downs:
+            score = scores.get(entity)
+            if score is None:
+                score = scores[entity] = EntityScore(entity)
+            score.score += points
+            if not shared:
+                score.against.append(sentence)
+    if c.acts:
+        _act(state, c, text, sentence)
 
 
 def _act(state: State, c: Compiled, text: str, sentence: str) -> None:
@@ -484,7 +491,7 @@ RULES_BY_SITE = {
 LATE_FLAG_RULES = tuple(COMPILED[rule.id] for rule in RED_FLAG_RULES if rule.late)
 GATE_INDEX = {site: GateIndex(rules, site) for site, rules in RULES_BY_SITE.items()}
 # The same two passes as generated straight-line code (rulecode.py); None keeps the loop above.
-_CORE = {"EntityScore": EntityScore, "_act": _act}
+_CORE = {"_apply": _apply}
 RUN_EARLY = compile_pass((COMPILED[rule.id] for rule in (*EVIDENCE_RULES, *EARLY_FLAG_RULES)),
                          rules_module, SITE_BOUND, _CORE, "run_early_rules")
 RUN_LATE = compile_pass(LATE_FLAG_RULES, rules_module, SITE_BOUND, _CORE, "run_late_rules")

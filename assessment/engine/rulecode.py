@@ -2,18 +2,20 @@
 
 The interpreted loop (``core._run``) pays, for each of some seventy candidate rules per
 assessment, a call to the rule's condition, the condition's own method calls (``f.yes("x")``,
-``f.has("x")``), attribute reads off the compiled rule and a generic walk over its points; the
-gate index that picks the candidates costs as much again. Here each rule becomes an ``if`` block
-in one generated function, in table order:
+``f.has("x")``) and attribute reads off the compiled rule; the gate index that picks the
+candidates costs as much again. Here each rule becomes an ``if`` block in one generated
+function, in table order:
 
 - the condition's expression is copied from the rule table's source (``rules.py``, read with
   ``ast``), with the simple fact reads written out: ``f.yes("k")`` as ``h["k"] is True``,
   ``f.has("x")`` as ``"x" in features``, ``f.measured("a")`` as ``"a" in labs``, and the
   plain attributes ``Facts.__init__`` sets read once into locals. The first conjunct is then as
   cheap as the gate index's test, so no gate index is needed;
-- the sentence, source text, source mask and points are constants in the code; the text of a
-  rule whose sentence quotes the findings is its own expression, copied the same way;
-- a rule bound to some sites (``rules.SITE_BOUND``) is tested for the site first.
+- a static sentence is a constant in the code; the text of a rule whose sentence quotes the
+  findings is its own expression, copied the same way;
+- a rule bound to some sites (``rules.SITE_BOUND``) is tested for the site first;
+- what a fired rule writes (its line in ``rules_fired``, points, flags, workup) is
+  ``core._apply``, the function the loop calls too: in the Cython build it runs as C.
 
 The meaning cannot change: each block does what ``core._run`` does for that rule, in the same
 order, and a condition or text whose source cannot be copied safely (a closure, a named function,
@@ -212,15 +214,9 @@ def compile_pass(rules: Iterable[Any], module: ModuleType, site_bound: dict[str,
     env: dict[str, Any] = {**module.__dict__, **namespace}
     lines = [f"def {name}(state, {FACTS}):"]
     lines += [f"    {_local(attr)} = {FACTS}.{attr}" for attr in PLAIN_FACTS]
-    lines += [
-        f"    {_local('fire')} = state.fired.append",
-        f"    {_local('scores')} = state.scores",
-        f"    {_local('get')} = {_local('scores')}.get",
-        f"    {_local('cited')} = 0",
-    ]
     for index, c in enumerate(rules):
         lines += _block(index, c, module, site_bound, env)
-    lines.append(f"    state.cited |= {_local('cited')}")
+    lines.append("    return None")
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<rule table: {name}>", "exec"), env)
     run = env[name]
@@ -245,34 +241,19 @@ def _block(index: int, c: Any, module: ModuleType, site_bound: dict[str, frozens
         else:
             env[f"{PREFIX}sites_{index}"] = sites
             condition = f"{_local('site')} in {PREFIX}sites_{index} and {condition}"
-    out = [f"    # {c.id}", f"    if {condition}:", f"        {_local('cited')} |= {c.mask!r}"]
+    env[f"{PREFIX}rule_{index}"] = c
+    rule = f"{PREFIX}rule_{index}"
+    out = [f"    # {c.id}", f"    if {condition}:"]
     if c.static is None:
         text = _expression(c.text, module)
         if text is None:
             env[f"{PREFIX}text_{index}"] = c.text
             text = f"{PREFIX}text_{index}({FACTS})"
-        text_ref, sentence_ref = _local("text"), _local("sentence")
-        out += [f"        {text_ref} = {text}",
-                f"        {sentence_ref} = f'{{{text_ref}}} ' + {c.source!r}"]
+        local = _local("text")
+        out += [f"        {local} = {text}",
+                f"        _apply(state, {rule}, {local}, f'{{{local}}} ' + {c.source!r})"]
     else:
-        text_ref, sentence_ref = repr(c.static), repr(c.sentence)
-    out.append(f"        {_local('fire')}({{'id': {c.id!r}, 'text': {text_ref}, "
-               f"'source': {c.source!r}}})")
-    if c.ups:
-        if c.shared_for:
-            out.append(f"        state.shared_for.append({sentence_ref})")
-        for entity, points in c.ups:
-            out += _score(entity, points, None if c.shared_for else "supporting", sentence_ref,
-                          c.qualifies)
-    if c.downs:
-        if c.shared_against and not c.shared_for:
-            out.append(f"        state.shared_against.append({sentence_ref})")
-        for entity, points in c.downs:
-            out += _score(entity, points, None if c.shared_against else "against",
-                          sentence_ref, False)
-    if c.acts:
-        env[f"{PREFIX}rule_{index}"] = c
-        out.append(f"        _act(state, {PREFIX}rule_{index}, {text_ref}, {sentence_ref})")
+        out.append(f"        _apply(state, {rule}, {c.static!r}, {c.sentence!r})")
     return out
 
 
@@ -296,18 +277,3 @@ def _gate(gate: tuple[str, str] | None) -> str | None:
         if owner in ("lesion", "imaging") and field.isidentifier():
             return f"{_local(owner)}.{field} is not None"
     return None
-
-
-def _score(entity: str, points: float, reasons: str | None, sentence: str,
-           qualifies: bool) -> list[str]:
-    score = _local("score")
-    out = [f"        {score} = {_local('get')}({entity!r})",
-           f"        if {score} is None:",
-           f"            {score} = {_local('scores')}[{entity!r}] = EntityScore({entity!r})",
-           f"        {score}.score += {points!r}"]
-    if reasons:
-        out.append(f"        {score}.{reasons}.append({sentence})")
-    if qualifies:
-        out += [f"        {score}.qualified = True",
-                f"        {score}.specific_points += {points!r}"]
-    return out

@@ -23,7 +23,7 @@ def _package(tmp_path: Path, *, compiled: bool = True, record: bool = True) -> P
         (tmp_path / f"core{SUFFIX}").write_bytes(b"not really a module")
     if record:
         (tmp_path / engine_loader.RECORD).write_text(json.dumps(
-            {"modules": {"core": engine_loader.source_digest(tmp_path / "core.py")}}))
+            {"modules": {"core": engine_loader.source_digest(tmp_path, "core")}}))
     return tmp_path
 
 
@@ -34,7 +34,15 @@ def test_a_build_of_the_current_source_may_run(tmp_path: Path) -> None:
 def test_an_edit_after_the_build_sends_the_engine_back_to_source(tmp_path: Path) -> None:
     package = _package(tmp_path)
     (package / "core.py").write_text("ANSWER = 2\n")
-    assert engine_loader.stale_reason(package, {}) == "core.py changed since the build: rebuild"
+    assert engine_loader.stale_reason(package, {}) == (
+        "core.py or core.pxd changed since the build: rebuild")
+
+
+def test_a_new_or_changed_declaration_file_also_makes_the_build_stale(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "core.pxd").write_text("cdef class Facts:\n    pass\n")
+    assert engine_loader.stale_reason(package, {}) == (
+        "core.py or core.pxd changed since the build: rebuild")
 
 
 def test_no_build_no_record_or_an_unrecorded_module_means_source(tmp_path: Path) -> None:
