@@ -120,6 +120,9 @@ def request(client: Client, method: str, url: str, data: dict | None
 
 
 def _timed(send: Any) -> tuple[Any, float, int]:
+    # The query log keeps the last 9,000 queries; once full, CaptureQueriesContext counts 0
+    # (it subtracts two lengths of a deque at its maximum). Each request starts it empty.
+    connection.queries_log.clear()
     with CaptureQueriesContext(connection) as captured:
         started = time.perf_counter()
         response = send()
