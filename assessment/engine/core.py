@@ -491,10 +491,9 @@ RULES_BY_SITE = {
 LATE_FLAG_RULES = tuple(COMPILED[rule.id] for rule in RED_FLAG_RULES if rule.late)
 GATE_INDEX = {site: GateIndex(rules, site) for site, rules in RULES_BY_SITE.items()}
 # The same two passes as generated straight-line code (rulecode.py); None keeps the loop above.
-_CORE = {"_apply": _apply}
 RUN_EARLY = compile_pass((COMPILED[rule.id] for rule in (*EVIDENCE_RULES, *EARLY_FLAG_RULES)),
-                         rules_module, SITE_BOUND, _CORE, "run_early_rules")
-RUN_LATE = compile_pass(LATE_FLAG_RULES, rules_module, SITE_BOUND, _CORE, "run_late_rules")
+                         rules_module, SITE_BOUND, _apply, "run_early_rules")
+RUN_LATE = compile_pass(LATE_FLAG_RULES, rules_module, SITE_BOUND, _apply, "run_late_rules")
 
 
 def assess(data: Any) -> dict[str, Any]:

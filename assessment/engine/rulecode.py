@@ -203,15 +203,15 @@ def _expression(fn: Any, module: ModuleType) -> str | None:
 
 
 def compile_pass(rules: Iterable[Any], module: ModuleType, site_bound: dict[str, frozenset[str]],
-                 namespace: dict[str, Any], name: str) -> Callable[[Any, Any], None] | None:
-    """One function ``run(state, facts)`` that applies ``rules`` (core.Compiled) in order.
-
-    ``namespace`` supplies ``EntityScore`` and ``_act`` from the engine core. None when the
-    rule table's source cannot be read.
-    """
+                 apply: Callable[..., None], name: str) -> Callable[[Any, Any], None] | None:
+    """One function ``run(state, facts)`` that applies ``rules`` (core.Compiled) in order,
+    calling ``apply(state, rule, text, sentence)`` (core._apply) for each that fires. None when
+    the rule table's source cannot be read."""
     if not _bodies(module):
         return None
-    env: dict[str, Any] = {**module.__dict__, **namespace}
+    # The module's globals, for the copied expressions; our own names carry the prefix, which
+    # no copied expression may use (_expression).
+    env: dict[str, Any] = {**module.__dict__, f"{PREFIX}apply": apply}
     lines = [f"def {name}(state, {FACTS}):"]
     lines += [f"    {_local(attr)} = {FACTS}.{attr}" for attr in PLAIN_FACTS]
     for index, c in enumerate(rules):
@@ -251,9 +251,9 @@ def _block(index: int, c: Any, module: ModuleType, site_bound: dict[str, frozens
             text = f"{PREFIX}text_{index}({FACTS})"
         local = _local("text")
         out += [f"        {local} = {text}",
-                f"        _apply(state, {rule}, {local}, f'{{{local}}} ' + {c.source!r})"]
+                f"        {PREFIX}apply(state, {rule}, {local}, f'{{{local}}} ' + {c.source!r})"]
     else:
-        out.append(f"        _apply(state, {rule}, {c.static!r}, {c.sentence!r})")
+        out.append(f"        {PREFIX}apply(state, {rule}, {c.static!r}, {c.sentence!r})")
     return out
 
 

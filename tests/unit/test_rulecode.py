@@ -71,7 +71,7 @@ def test_each_rule_fires_compiled_exactly_when_its_condition_holds(
         presentations: list[Any]) -> None:
     facts = [Facts(findings) for findings in presentations[:600]]
     for index, rule in enumerate(EARLY):
-        run = rulecode.compile_pass([rule], rules_module, rules_module.SITE_BOUND, core._CORE,
+        run = rulecode.compile_pass([rule], rules_module, rules_module.SITE_BOUND, core._apply,
                                     f"one_rule_{index}")
         assert run is not None
         bound = rules_module.SITE_BOUND.get(rule.id)
@@ -96,7 +96,7 @@ def test_the_engine_gives_the_same_answers_without_the_compiled_passes(
 
 def test_no_readable_source_means_no_compiled_pass() -> None:
     module = types.ModuleType("rules_without_source")
-    assert rulecode.compile_pass(EARLY, module, {}, core._CORE, "nothing") is None
+    assert rulecode.compile_pass(EARLY, module, {}, core._apply, "nothing") is None
 
 
 RULES_SOURCE = '''
@@ -155,7 +155,7 @@ def synthetic_rules(tmp_path: Path) -> Iterator[types.ModuleType]:
 def test_only_safe_shapes_are_copied_and_the_rest_are_called(
         synthetic_rules: types.ModuleType, presentations: list[Any]) -> None:
     compiled = [core.Compiled(rule) for rule in synthetic_rules.RULES]
-    run = rulecode.compile_pass(compiled, synthetic_rules, {}, core._CORE, "synthetic")
+    run = rulecode.compile_pass(compiled, synthetic_rules, {}, core._apply, "synthetic")
     assert run is not None
     blocks = dict(zip([c.id for c in compiled], run.source.split("    # ")[1:], strict=True))
     assert "_f_h['fever'] is True and 'pain' in _f_features" in blocks["T-INLINE"]
