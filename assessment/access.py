@@ -35,7 +35,9 @@ User = AbstractBaseUser | AnonymousUser
 
 
 def roles(user: User) -> dict[int, str]:
-    """{site id: role} for the user, read once per user object (so once per request)."""
+    """{site id: role} for the user, read once per user object (so once per request). The
+    session's user arrives with them, read in the same query as the user itself
+    (``auth.DemoAwareModelBackend.get_user``); any other user object reads them here."""
     if not user.is_authenticated:
         return {}
     cached = getattr(user, "_site_roles", None)

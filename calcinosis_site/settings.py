@@ -137,6 +137,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing with "database is locked" when two saves race.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20})
+elif env_bool("DJANGO_DB_PREPARED_STATEMENTS", True):
+    # PostgreSQL: the hot lookups that ask for it (assessment/prepared.py) are prepared once per
+    # connection; Django's own statements are bound on the client and never prepared. Off for
+    # a pooler in transaction mode that cannot keep prepared statements (docs/DEPLOYMENT.md).
+    from assessment.prepared import ONLY_WHEN_ASKED
+
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = ONLY_WHEN_ASKED
 # Optional read replica (docs/DEPLOYMENT.md): only the exports and the outcomes page read from
 # it (assessment/replica.py); every write and every other page uses the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
