@@ -56,49 +56,6 @@ class DemoAwareModelBackend(ModelBackend):
             return False
         return not is_refused_demo_account(user)
 
-    def get_user(self, user_id: int) -> AbstractBaseUser | None:
-        """The session's user, read with its roles at every clinic (``access.roles``) in the
-        same query: every page asks for them, and a query of their own cost each page about
-        1 ms (more than the rest of the lookup). Read on every request, as before, so a role
-        changed or removed in the admin applies to the user's next request."""
-        from django.contrib.auth import get_user_model
-        from django.db import connections, router
-        from django.db.models import TextField
-        from django.db.models.expressions import RawSQL
-
-        model = get_user_model()
-        vendor = connections[router.db_for_read(model)].vendor
-        try:
-            user = model._default_manager.annotate(site_roles_text=RawSQL(
-                _ROLES_SQL.get(vendor, "NULL"), [],
-                output_field=TextField())).get(pk=user_id)
-        except model.DoesNotExist:
-            return None
-        if vendor in _ROLES_SQL:
-            user._site_roles = parse_roles(user.site_roles_text)
-        return user if self.user_can_authenticate(user) else None
-
-
-# "site_id:role,site_id:role" of the user's memberships, as one column of the user's row. Site
-# ids are integers and roles are codes (Role), so neither separator can occur inside a value.
-_ROLES_OF_USER = ("FROM assessment_membership m WHERE m.user_id = {user}.id")
-_ROLES_SQL = {
-    "postgresql": "SELECT string_agg(m.site_id::text || ':' || m.role, ',') "
-                  + _ROLES_OF_USER.format(user='"auth_user"'),
-    "sqlite": "SELECT group_concat(m.site_id || ':' || m.role, ',') "
-              + _ROLES_OF_USER.format(user='"auth_user"'),
-}
-
-
-def parse_roles(text: str | None) -> dict[int, str]:
-    """{site id: role} from the ``site_roles_text`` column (None: no membership)."""
-    roles: dict[int, str] = {}
-    for item in (text or "").split(","):
-        if item:
-            site, _, role = item.partition(":")
-            roles[int(site)] = role
-    return roles
-
 
 def client_ip(request: HttpRequest) -> str | None:
     """The address django-axes counts failed logins by (settings.AXES_CLIENT_IP_CALLABLE).
