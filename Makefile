@@ -1,5 +1,10 @@
 # The two commands: `make run` and `make test`. Both create .venv and install what they need.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter: Debian's python3.11 when there is one, else the first python3.11 or python3 on
+# PATH. Debian builds it with profile-guided optimisation and LTO and links the interpreter into
+# the executable; the pyenv 3.11.7 found first on PATH here has neither and ran the engine 16-22%
+# and the unit tests 17% slower (docs/PERFORMANCE.md, sixth session). A .venv made by another
+# interpreter is kept: `make clean` first to switch.
+PYTHON ?= $(or $(wildcard /usr/bin/python3.11),$(shell command -v python3.11 || command -v python3))
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python

@@ -4,12 +4,25 @@ Single process, single thread, so the figure is per core. The inputs are generat
 the timing covers only ``assess`` (validation plus rules), not input generation. Validation alone
 is timed in the same run, interleaved, so the ratio between the two does not drift with the
 machine (a shared 2-core machine here varies by a third from minute to minute).
+
+Assessments per second depend on the machine as much as on the engine: the same build ran at
+12,500/s on one machine of this kind and 3,200/s on another. When valgrind is installed, the
+run also counts the instructions one assessment executes (callgrind, which counts rather than
+times, so the figure repeats to within about 1% on any machine running the same interpreter;
+the 1% is string hashing, randomised per process) and prints the instruction rate this machine
+gave the engine. An engine change is judged by the count; the machine by the rate.
 """
 
 from __future__ import annotations
 
+import os
+import platform
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +33,8 @@ from .engine.samples import random_inputs
 from .engine.validation import validate
 
 RUNS = 5
+COUNTED = 300  # assessments run under callgrind (about 30 s with the interpreter's start-up)
+WARM_UP = 50
 
 
 def _rate(fn: Callable[[Any], Any], inputs: list[dict[str, Any]]) -> float:
@@ -29,10 +44,45 @@ def _rate(fn: Callable[[Any], Any], inputs: list[dict[str, Any]]) -> float:
     return len(inputs) / (time.perf_counter() - start)
 
 
+def _counted_run(count: int) -> None:
+    """What runs under callgrind: the same start-up, inputs and warm-up whatever ``count`` is,
+    so that two runs differ only by ``count`` assessments."""
+    inputs = random_inputs(COUNTED)
+    for data in inputs[:WARM_UP]:
+        assess(data)
+    for data in inputs[:count]:
+        assess(data)
+
+
+def _instructions(count: int) -> int | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+             sys.executable, "-m", "assessment.engine_bench", "--counted", str(count)],
+            capture_output=True, text=True, check=False)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        return int(found.group(1)) if done.returncode == 0 and found else None
+
+
+def instructions_per_assessment() -> float | None:
+    """Instructions one assessment executes: two callgrind runs, with and without ``COUNTED``
+    assessments, subtracted (start-up and input generation cancel out). None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    base, full = _instructions(0), _instructions(COUNTED)
+    if base is None or full is None:
+        return None
+    return (full - base) / COUNTED
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) > 2 and argv[1] == "--counted":
+        _counted_run(int(argv[2]))
+        return 0
     count = int(argv[1]) if len(argv) > 1 else 5000
     inputs = random_inputs(count)
-    for data in inputs[:50]:  # warm-up
+    for data in inputs[:WARM_UP]:
         assess(data)
     engine, validation = [], []
     for _ in range(RUNS):
@@ -45,6 +95,13 @@ def main(argv: list[str]) -> int:
     print(f"  range        {min(engine):,.0f} - {max(engine):,.0f} assessments/s")
     print(f"  validation alone, same run: median {statistics.median(validation):,.0f}/s; "
           f"a full assessment costs {statistics.median(validation) / median:.1f}x validation")
+    per = instructions_per_assessment()
+    if per is None:
+        print("  instructions: not counted (valgrind is not installed)")
+    else:
+        print(f"  instructions {per:,.0f} per assessment (callgrind, Python "
+              f"{platform.python_version()}); this machine ran the engine at "
+              f"{per * median / 1e9:.2f} billion instructions/s")
     return 0
 
 
