@@ -33,7 +33,7 @@ from .engine.samples import random_inputs
 from .engine.validation import validate
 
 RUNS = 5
-COUNTED = 300  # assessments run under callgrind (about 30 s with the interpreter's start-up)
+COUNTED = 300  # assessments run under callgrind (the two runs take about a minute here)
 WARM_UP = 50
 
 
@@ -54,26 +54,30 @@ def _counted_run(count: int) -> None:
         assess(data)
 
 
-def _instructions(count: int) -> int | None:
+class NotCounted(Exception):
+    """Why there is no instruction count; printed in its place."""
+
+
+def _instructions(count: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
              sys.executable, "-m", "assessment.engine_bench", "--counted", str(count)],
             capture_output=True, text=True, check=False)
-        found = re.search(r"Collected : (\d+)", done.stderr)
-        return int(found.group(1)) if done.returncode == 0 and found else None
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or not found:
+        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise NotCounted(f"callgrind failed (exit {done.returncode}): {last[0]}")
+    return int(found.group(1))
 
 
-def instructions_per_assessment() -> float | None:
+def instructions_per_assessment() -> float:
     """Instructions one assessment executes: two callgrind runs, with and without ``COUNTED``
-    assessments, subtracted (start-up and input generation cancel out). None without valgrind."""
+    assessments, subtracted (start-up and input generation cancel out)."""
     if shutil.which("valgrind") is None:
-        return None
-    base, full = _instructions(0), _instructions(COUNTED)
-    if base is None or full is None:
-        return None
-    return (full - base) / COUNTED
+        raise NotCounted("valgrind is not installed")
+    return (_instructions(COUNTED) - _instructions(0)) / COUNTED
 
 
 def main(argv: list[str]) -> int:
@@ -95,9 +99,10 @@ def main(argv: list[str]) -> int:
     print(f"  range        {min(engine):,.0f} - {max(engine):,.0f} assessments/s")
     print(f"  validation alone, same run: median {statistics.median(validation):,.0f}/s; "
           f"a full assessment costs {statistics.median(validation) / median:.1f}x validation")
-    per = instructions_per_assessment()
-    if per is None:
-        print("  instructions: not counted (valgrind is not installed)")
+    try:
+        per = instructions_per_assessment()
+    except NotCounted as why:
+        print(f"  instructions: not counted ({why})")
     else:
         print(f"  instructions {per:,.0f} per assessment (callgrind, Python "
               f"{platform.python_version()}); this machine ran the engine at "
