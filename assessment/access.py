@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import connections, router
 
 from . import prepared
 from .models import Membership, Role
@@ -55,8 +56,6 @@ _ROLES_SQL = (f"SELECT site_id, role FROM {Membership._meta.db_table} "
 
 
 def _read_roles(user_id: int) -> dict[int, str]:
-    from django.db import connections, router
-
     with prepared.cursor(connections[router.db_for_read(Membership)]) as cursor:
         cursor.execute(_ROLES_SQL, [user_id])
         return dict(cursor.fetchall())
