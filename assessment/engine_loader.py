@@ -27,6 +27,8 @@ from types import ModuleType
 ENGINE_DIR = Path(__file__).resolve().parent / "engine"
 ENGINE_PACKAGE = "assessment.engine"
 RECORD = "compiled.json"  # what engine_build compiled, with each source file's digest
+# A rule pass generated from the rule table (rulecode.py) and compiled: "_pass_<name>".
+PASS_PREFIX = "_pass_"
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,16 @@ def stale_reason(engine_dir: Path, environ: Mapping[str, str]) -> str | None:
     if not record_path.is_file():
         return "compiled modules without a build record: rebuild"
     try:
-        modules = json.loads(record_path.read_text())["modules"]
-    except (ValueError, KeyError, TypeError):
+        record = json.loads(record_path.read_text())
+        modules, passes = record["modules"], record.get("passes", {})
+    except (ValueError, KeyError, TypeError, AttributeError):
         return "unreadable build record: rebuild"
-    unrecorded = [name for name in built if name not in modules]
+    unrecorded = [name for name in built if name not in modules and name not in passes]
     if unrecorded:
         return f"compiled {', '.join(unrecorded)} not in the build record: rebuild"
+    for name in passes:
+        if name not in built:
+            return f"{name} is in the build record but not compiled: rebuild"
     for name, digest in modules.items():
         source = engine_dir / f"{name}.py"
         if name not in built:
@@ -106,6 +112,28 @@ def choose() -> Status:
         sys.meta_path.insert(0, _SourceFinder(ENGINE_DIR, ENGINE_PACKAGE))
     STATUS = Status(False, reason)
     return STATUS
+
+
+def pass_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def compiled_pass(name: str, text: str) -> ModuleType | None:
+    """The compiled module of a generated rule pass (``rulecode.cython_source``), or None.
+
+    Only when the engine runs compiled and the module was built from exactly ``text``: the
+    generated code follows the rule table, which is not among the compiled modules, so an
+    edit to it leaves a built pass stale without making the rest of the build stale."""
+    if not STATUS.compiled:
+        return None
+    module = PASS_PREFIX + name
+    try:
+        recorded = json.loads((ENGINE_DIR / RECORD).read_text()).get("passes", {}).get(module)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if recorded != pass_digest(text):
+        return None
+    return importlib.import_module(f"{ENGINE_PACKAGE}.{module}")
 
 
 def running() -> Status:

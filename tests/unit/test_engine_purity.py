@@ -16,10 +16,11 @@ ENGINE_DIR = Path(__file__).resolve().parents[2] / "assessment" / "engine"
 # datetime is allowed for date *values* (course checks take dates as inputs); reading the
 # clock is not (checked below).
 # dis reads rule conditions to gate them (gates.py); bisect finds a lab's age band (labs.py).
-# ast and pathlib: rulecode.py reads the rule table's own source to compile it.
-ALLOWED_IMPORTS = {"__future__", "ast", "bisect", "collections", "dataclasses", "datetime",
-                   "difflib", "dis", "functools", "math", "pathlib", "random", "re", "types",
-                   "typing"}
+# ast and pathlib: rulecode.py reads the rule table's own source to compile it; builtins: it
+# names the globals its generated code reads that are not builtins (rulecode.cython_source).
+ALLOWED_IMPORTS = {"__future__", "ast", "bisect", "builtins", "collections", "dataclasses",
+                   "datetime", "difflib", "dis", "functools", "math", "pathlib", "random", "re",
+                   "types", "typing"}
 CLOCK_CALLS = {"today", "now", "utcnow", "time", "monotonic", "perf_counter"}
 
 

@@ -94,6 +94,18 @@ def test_the_engine_gives_the_same_answers_without_the_compiled_passes(
     assert [core.assess_findings(findings) for findings in sample] == compiled
 
 
+def test_the_cython_form_of_a_pass_types_the_facts_and_names_every_global() -> None:
+    text = rulecode.cython_source(core.RUN_EARLY.source)
+    assert "def run_early_rules(state, Facts _f):" in text
+    assert "from assessment.engine.facts cimport Facts" in text
+    declared = {line.split(" = ")[0] for line in text.splitlines() if line.endswith(" = None")}
+    # The rules' helpers and the engine's own names; not the function's locals or builtins.
+    assert {"_f_apply", "_f_rule_0", "words", "sentence_start"} <= declared
+    assert not declared & {"_f", "_f_text", "_f_site", "state", "any", "len"}
+    # Below the declarations, the code is the generated pass, unchanged.
+    assert text.endswith(core.RUN_EARLY.source.split("\n", 1)[1])
+
+
 def test_no_readable_source_means_no_compiled_pass() -> None:
     module = types.ModuleType("rules_without_source")
     assert rulecode.compile_pass(EARLY, module, {}, core._apply, "nothing") is None
