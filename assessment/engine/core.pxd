@@ -2,6 +2,8 @@
 # C structs, so that the compiled engine reads their fields directly instead of through
 # Python's attribute lookup. core.py is unchanged and runs the same without this file.
 
+from assessment.engine.facts cimport Facts
+
 cdef class EntityScore:
     cdef public list against
     cdef public str code
@@ -37,7 +39,7 @@ cdef class Compiled:
 
 cdef class State:
     cdef public object cited
-    cdef public object facts
+    cdef public Facts facts
     cdef public list fired
     cdef public set fired_ids
     cdef public list flags

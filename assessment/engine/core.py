@@ -332,6 +332,8 @@ def _apply(state: State, c: Compiled, text: str, sentence: str) -> None:
     # is walked once per assessment, so no duplicate check is needed here.
     state.fired.append({"id": c.id, "text": text, "source": c.source})
     scores = state.scores
+    # Declared, so that the compiled engine reads and writes the score's fields directly.
+    score: EntityScore | None
     if c.ups:
         shared = c.shared_for
         if shared:
@@ -923,9 +925,10 @@ def _labs_output(f: Facts) -> list[dict[str, Any]]:
                 "unit": spec.canonical_unit, "source": f"{b.source}, {b.age_label}",
                 "flag": reading.builtin_flag,
             }
-        times = reading.times_upper_limit()
-        if reading.age_flag == "high" and times is not None and times >= 2:
-            row["times_upper_limit_for_age"] = times
+        if reading.age_flag == "high":  # before the ratio: rounding it is the costly part
+            times = reading.times_upper_limit()
+            if times is not None and times >= 2:
+                row["times_upper_limit_for_age"] = times
         rows.append(row)
     return rows
 

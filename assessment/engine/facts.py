@@ -105,13 +105,29 @@ def interpret_lab(analyte: str, value: float, unit: str, ref_low: float | None,
         return LabReading(analyte, value, unit, canonical, None, None,
                           "no built-in interval for this analyte at this age", "no_reference",
                           False, None, None)
+    shown = _SHOWN_INTERVAL.get((id(builtin), unit))
+    if shown is None:
+        shown = _SHOWN_INTERVAL[id(builtin), unit] = _shown_interval(analyte, builtin, unit)
+    low, high, source, _ = shown
+    return LabReading(analyte, value, unit, canonical, low, high, source,
+                      builtin_flag or "no_reference", False, builtin, None)
+
+
+# A built-in interval as the report shows it, in the entered unit and rounded, by (interval,
+# unit): the intervals are constants, and rounding (round() to decimals) is costly. Keyed by the
+# interval's id, as hashing a dataclass hashes every field; each entry holds its interval, so
+# the id cannot be reused while the entry exists.
+_SHOWN_INTERVAL: dict[tuple[int, str],
+                      tuple[float | None, float | None, str, catalog.Interval]] = {}
+
+
+def _shown_interval(analyte: str, builtin: catalog.Interval,
+                    unit: str) -> tuple[float | None, float | None, str, catalog.Interval]:
     low = None if builtin.low is None else catalog.from_canonical(analyte, builtin.low, unit)
     high = None if builtin.high is None else catalog.from_canonical(analyte, builtin.high, unit)
-    return LabReading(analyte, value, unit, canonical,
-                      None if low is None else catalog.rounded(analyte, low),
-                      None if high is None else catalog.rounded(analyte, high),
-                      f"{builtin.source}, {builtin.age_label}", builtin_flag or "no_reference",
-                      False, builtin, None)
+    return (None if low is None else catalog.rounded(analyte, low),
+            None if high is None else catalog.rounded(analyte, high),
+            f"{builtin.source}, {builtin.age_label}", builtin)
 
 
 @quick_init
