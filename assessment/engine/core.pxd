@@ -49,3 +49,7 @@ cdef class State:
     cdef public list shared_against
     cdef public list shared_for
     cdef public dict workup
+
+    # Called from the engine's own compiled steps: C calls, not Python method lookups.
+    cpdef fire(self, str rule_id, str text, str source)
+    cpdef add_workup(self, str code, str priority, str reason, str rule_id)

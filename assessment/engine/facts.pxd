@@ -27,3 +27,11 @@ cdef class Facts:
     cdef public object papular
     cdef public object wart_signs
     cdef public object labs
+
+
+# The derived facts' descriptor as a C type: Python calls its __get__ through the type's slot,
+# with no method lookup (each assessment reads a dozen derived facts for the first time).
+cdef class cached_property:
+    cdef dict __dict__
+    cdef readonly object fn
+    cdef readonly str name

@@ -21,7 +21,7 @@ class cached_property:
         self.name = fn.__name__
         self.__doc__ = fn.__doc__
 
-    def __get__(self, obj: Any, cls: Any = None) -> Any:
+    def __get__(self, obj: Any, cls: Any) -> Any:
         if obj is None:
             return self
         value = obj.__dict__[self.name] = self.fn(obj)
