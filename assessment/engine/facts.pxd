@@ -27,6 +27,7 @@ cdef class Facts:
     cdef public object papular
     cdef public object wart_signs
     cdef public object labs
+    cdef public object lab_flags
 
 
 # The derived facts' descriptor as a C type: Python calls its __get__ through the type's slot,

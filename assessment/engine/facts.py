@@ -195,6 +195,12 @@ class Facts:
                                        lab.reference_high, p.age_months, p.sex)
             for lab in findings.labs
         }
+        # Each reading's flag and its flag for age, for lab_is (the generated rule passes
+        # read this directly: rulecode.py).
+        self.lab_flags: dict[str, tuple[str, str | None]] = {
+            analyte: (reading.flag, reading.builtin_flag)
+            for analyte, reading in self.labs.items()
+        }
 
     # -- history -------------------------------------------------------------------------
     def yes(self, key: str) -> bool:
@@ -256,10 +262,12 @@ class Facts:
 
         A laboratory's adult interval must not hide a value abnormal for the child's age.
         """
-        reading = self.labs.get(analyte)
-        if reading is None:
+        # (flag, builtin flag): the age flag is the builtin flag when there is one, else the
+        # flag, and None is never among ``flags``.
+        both = self.lab_flags.get(analyte)
+        if both is None:
             return False
-        return reading.flag in flags or reading.age_flag in flags
+        return both[0] in flags or both[1] in flags
 
     def measured(self, *analytes: str) -> bool:
         # A loop, not all() over a generator: the engine asks this some ten times per

@@ -42,7 +42,8 @@ from .. import engine_loader
 # ``leader``: the engine sets it between the two passes.)
 PLAIN_FACTS = ("age", "sex", "h", "gestation", "lesion", "site", "features", "imaging",
                "on_heel", "on_foot", "head_neck", "whiteish", "hard", "size", "multiple",
-               "painful", "ulcerated", "calcium_clinical", "papular", "wart_signs", "labs")
+               "painful", "ulcerated", "calcium_clinical", "papular", "wart_signs", "labs",
+               "lab_flags")
 PREFIX = "_f_"  # the generated code's own names; a rule that uses one is not inlined
 FACTS = "_f"
 HISTORY_TESTS = {"yes": True, "no": False, "unknown": None}
@@ -76,6 +77,9 @@ class _Inline(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         func = node.func
+        lab_is = self._lab_is(node)
+        if lab_is is not None:
+            return lab_is
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                 and func.value.id == FACTS and not node.keywords and len(node.args) == 1
                 and isinstance(node.args[0], ast.Constant)
@@ -95,6 +99,29 @@ class _Inline(ast.NodeTransformer):
             return ast.copy_location(
                 ast.Compare(key, [ast.In()], [ast.Name(_local("labs"), ast.Load())]), node)
         return node
+
+
+    def _lab_is(self, node: ast.Call) -> ast.AST | None:
+        """``f.lab_is("a", "high", ...)`` as Facts.lab_is tests it, on the flags of
+        ``f.lab_flags``: ``("high" in _f_lab_flags.get("a", ()) or ...)``. The analyte may be
+        any expression when one flag is asked for (it is still evaluated once)."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "lab_is"
+                and isinstance(func.value, ast.Name) and func.value.id == FACTS
+                and not node.keywords and len(node.args) >= 2
+                and not any(isinstance(arg, ast.Starred) for arg in node.args)
+                and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                        for arg in node.args[1:])):
+            return None
+        analyte, *flags = node.args
+        if len(flags) > 1 and not isinstance(analyte, ast.Constant):
+            return None
+        both = ast.Call(ast.Attribute(ast.Name(_local("lab_flags"), ast.Load()), "get",
+                                      ast.Load()),
+                        [analyte, ast.Tuple([], ast.Load())], [])
+        tests: list[ast.expr] = [ast.Compare(flag, [ast.In()], [both]) for flag in flags]
+        test = tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests)
+        return ast.copy_location(test, node)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ def test_the_rule_table_compiles_and_copies_nearly_every_condition() -> None:
     # Only conditions of several statements (infection, severe low calcium, neoplasm) are
     # called rather than copied; a drop here means the copying stopped recognising a shape.
     assert called <= 2 * 5, core.RUN_EARLY.source
+    # Lab flags are read off Facts.lab_flags, not asked of Facts.lab_is one call at a time.
+    assert "_f.lab_is(" not in core.RUN_EARLY.source
+    assert core.RUN_EARLY.source.count("_f_lab_flags.get(") >= 20
 
 
 def test_both_passes_write_exactly_what_the_rule_loop_writes(presentations: list[Any]) -> None:
