@@ -248,6 +248,7 @@ _BIT_OF = {code: 1 << index for index, code in enumerate(_BITS)}
 _BYTES = [(8 * chunk, [tuple(code for bit, code in enumerate(_BITS[8 * chunk: 8 * chunk + 8])
                              if byte >> bit & 1) for byte in range(256)])
           for chunk in range((len(_BITS) + 7) // 8)]
+_TABLES = [table for _, table in _BYTES]
 _MASK_OF: dict[str, int] = {}
 
 
@@ -408,12 +409,19 @@ def _plausibility(state: State) -> None:
 
 
 def _ranked(state: State) -> list[EntityScore]:
-    considered = [s for s in state.scores.values() if s.qualified]
-
-    def demoted(s: EntityScore) -> bool:
-        return s.implausible and s.specific_points < IMPLAUSIBLE_MAY_LEAD_POINTS
-
-    return sorted(considered, key=lambda s: (demoted(s), -s.score, ENTITY_ORDER[s.code]))
+    """The considered entities: those on weak evidence outside their window last, then by
+    score, then in table order. Sorted as (demoted, -score, table order, row) tuples built in
+    one loop, not through a key function called per row; the table order is unique, so rows
+    are never compared."""
+    keyed = []
+    score: EntityScore
+    for score in state.scores.values():
+        if score.qualified:
+            demoted = (score.implausible
+                       and score.specific_points < IMPLAUSIBLE_MAY_LEAD_POINTS)
+            keyed.append((demoted, -score.score, ENTITY_ORDER[score.code], score))
+    keyed.sort()
+    return [row[3] for row in keyed]
 
 
 def assess_findings(findings: Findings) -> dict[str, Any]:
@@ -953,13 +961,14 @@ def _caxp_output(f: Facts) -> dict[str, Any] | None:
 
 
 def _sources(state: State) -> dict[str, str]:
-    # Every text in rules_fired was OR-ed into state.cited as it fired (State.fire, _run).
-    mask = state.cited
+    # Every text in rules_fired was OR-ed into state.cited as it fired (State.fire, _run). Its
+    # bytes in one call, rather than a shift and a mask (two new integers) per byte.
+    raw: bytes = state.cited.to_bytes(len(_TABLES), "little")
     text = _TEXT_OF
     section: dict[str, str] = {}
-    for shift, table in _BYTES:
-        byte = mask >> shift & 255
+    for index in range(len(raw)):
+        byte = raw[index]
         if byte:
-            for code in table[byte]:
+            for code in _TABLES[index][byte]:
                 section[code] = text[code]
     return section
