@@ -333,8 +333,10 @@ def _apply(state: State, c: Compiled, text: str, sentence: str) -> None:
     # is walked once per assessment, so no duplicate check is needed here.
     state.fired.append({"id": c.id, "text": text, "source": c.source})
     scores = state.scores
-    # Declared, so that the compiled engine reads and writes the score's fields directly.
+    # Declared, so that the compiled engine reads and writes the score's fields directly and
+    # adds the points as C doubles (the score's fields are doubles already: core.pxd).
     score: EntityScore | None
+    points: float
     if c.ups:
         shared = c.shared_for
         if shared:

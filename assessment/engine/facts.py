@@ -142,9 +142,12 @@ class CriticalValue:
     age_limit: bool  # True when the age-based creatinine limit is the one applied
 
 
-def critical_value(reading: LabReading, limit: catalog.CriticalLimit) -> CriticalValue | None:
-    """The critical finding for this reading and limit, or None when it is not beyond it."""
-    si = catalog.to_si(reading.analyte, reading.value, reading.unit)
+def critical_value(reading: LabReading, limit: catalog.CriticalLimit,
+                   si: float | None = None) -> CriticalValue | None:
+    """The critical finding for this reading and limit, or None when it is not beyond it.
+    ``si``: the reading in SI units when the caller has it (the analyte's two limits share it)."""
+    if si is None:
+        si = catalog.to_si(reading.analyte, reading.value, reading.unit)
     applied, age_limit = limit.limit, False
     if reading.analyte == "creatinine" and reading.builtin and reading.builtin.high:
         # 3x the age-specific upper limit (canonical mg/dL), when lower than the fixed limit.
@@ -284,12 +287,17 @@ class Facts:
         found: dict[tuple[str, str], CriticalValue] = {}
         if not self.labs:
             return found
+        si_of: dict[str, float] = {}  # each reading in SI units, once for its two limits
         for limit in catalog.CRITICAL_LIMITS:
-            reading = self.labs.get(limit.analyte)
+            analyte = limit.analyte
+            reading = self.labs.get(analyte)
             if reading is not None:
-                hit = critical_value(reading, limit)
+                si = si_of.get(analyte)
+                if si is None:
+                    si = si_of[analyte] = catalog.to_si(analyte, reading.value, reading.unit)
+                hit = critical_value(reading, limit, si)
                 if hit is not None:
-                    found[(limit.analyte, limit.direction)] = hit
+                    found[(analyte, limit.direction)] = hit
         return found
 
     @cached_property

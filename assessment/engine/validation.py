@@ -488,15 +488,13 @@ _FLAGS = frozenset(vocab.HISTORY_FLAGS)
 _SEXES = frozenset(vocab.SEXES)
 _SITES = frozenset(vocab.SITES)
 _SUBSITES = frozenset(vocab.HEEL_SUBSITES)
-_OPTIONAL_CHOICES = (
-    ("laterality", frozenset(vocab.LATERALITIES)),
-    ("distribution", frozenset(vocab.DISTRIBUTIONS)),
-    ("color", frozenset(vocab.COLORS)),
-    ("morphology", frozenset(vocab.MORPHOLOGIES)),
-    ("surface", frozenset(vocab.SURFACES)),
-    ("consistency", frozenset(vocab.CONSISTENCIES)),
-    ("trend", frozenset(vocab.TRENDS)),
-)
+_LATERALITIES = frozenset(vocab.LATERALITIES)
+_DISTRIBUTIONS = frozenset(vocab.DISTRIBUTIONS)
+_COLORS = frozenset(vocab.COLORS)
+_MORPHOLOGIES = frozenset(vocab.MORPHOLOGIES)
+_SURFACES = frozenset(vocab.SURFACES)
+_CONSISTENCIES = frozenset(vocab.CONSISTENCIES)
+_TRENDS = frozenset(vocab.TRENDS)
 _FEATURES = frozenset(vocab.FEATURES)
 _XRAY = frozenset(vocab.XRAY)
 _ULTRASOUND = frozenset(vocab.ULTRASOUND)
@@ -604,8 +602,14 @@ def _fast(data: Any) -> Findings | None:
     subsite = _code(get("heel_subsite"), _SUBSITES)
     if subsite is not None and site != "heel":
         return None
-    laterality, distribution, color, morphology, surface, consistency, trend = (
-        _code(get(name), choices) for name, choices in _OPTIONAL_CHOICES)
+    # Seven calls written out: a generator unpacked into seven names costs more than they do.
+    laterality = _code(get("laterality"), _LATERALITIES)
+    distribution = _code(get("distribution"), _DISTRIBUTIONS)
+    color = _code(get("color"), _COLORS)
+    morphology = _code(get("morphology"), _MORPHOLOGIES)
+    surface = _code(get("surface"), _SURFACES)
+    consistency = _code(get("consistency"), _CONSISTENCIES)
+    trend = _code(get("trend"), _TRENDS)
     largest = _num(get("largest_diameter_mm"), 0, 300, False)
     perpendicular = _num(get("perpendicular_diameter_mm"), 0, 300, False)
     if perpendicular is not None and (largest is None or perpendicular > largest):
