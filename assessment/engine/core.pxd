@@ -53,3 +53,4 @@ cdef class State:
     # Called from the engine's own compiled steps: C calls, not Python method lookups.
     cpdef fire(self, str rule_id, str text, str source)
     cpdef add_workup(self, str code, str priority, str reason, str rule_id)
+

@@ -135,7 +135,8 @@ class State:
             return
         self.fired_ids.add(rule_id)
         self.fired.append({"id": rule_id, "text": text, "source": source})
-        found = _MASK_OF.get(source)
+        masks: dict[str, int] = _MASK_OF  # declared: the compiled engine reads it as a dict
+        found = masks.get(source)
         self.cited |= _mask(source) if found is None else found
 
     def add_workup(self, code: str, priority: str, reason: str, rule_id: str) -> None:
