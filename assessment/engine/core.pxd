@@ -18,6 +18,7 @@ cdef class EntityScore:
 cdef class Compiled:
     cdef public bint acts
     cdef public tuple downs
+    cdef public dict entry
     cdef public object flag
     cdef public object gate
     cdef public str id

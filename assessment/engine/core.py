@@ -269,6 +269,7 @@ class Compiled:
     __slots__ = (
         "acts",
         "downs",
+        "entry",
         "flag",
         "gate",
         "id",
@@ -308,6 +309,9 @@ class Compiled:
         self.workup = rule.workup
         self.option = rule.option
         self.acts = bool(rule.flag or rule.workup or rule.option)
+        # Its line in rules_fired; the text is the static sentence or, for a sentence that
+        # quotes the findings, replaced when it fires (_apply).
+        self.entry = {"id": rule.id, "text": self.static, "source": rule.source}
 
 
 def _run(state: State, rules: tuple[Compiled, ...] | list[Compiled]) -> None:
@@ -332,7 +336,12 @@ def _apply(state: State, c: Compiled, text: str, sentence: str) -> None:
     state.cited |= c.mask
     # Rule ids and the engine's own step ids (state.fire) never share a prefix, and each rule
     # is walked once per assessment, so no duplicate check is needed here.
-    state.fired.append({"id": c.id, "text": text, "source": c.source})
+    # A copy of the rule's prepared line, not a dict built key by key (a copy of a small dict
+    # is one allocation and a memcpy); a sentence that quotes the findings replaces the text.
+    entry = c.entry.copy()
+    if c.static is None:
+        entry["text"] = text
+    state.fired.append(entry)
     scores = state.scores
     # Declared, so that the compiled engine reads and writes the score's fields directly and
     # adds the points as C doubles (the score's fields are doubles already: core.pxd).
