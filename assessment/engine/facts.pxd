@@ -26,8 +26,13 @@ cdef class Facts:
     cdef public object calcium_clinical
     cdef public object papular
     cdef public object wart_signs
-    cdef public object labs
-    cdef public object lab_flags
+    cdef public dict labs
+    cdef public dict lab_flags
+
+
+    # History answers, asked by the engine's compiled steps as C calls.
+    cpdef yes(self, str key)
+    cpdef no(self, str key)
 
 
 # The derived facts' descriptor as a C type: Python calls its __get__ through the type's slot,

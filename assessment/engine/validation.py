@@ -486,6 +486,7 @@ _LAB = frozenset(LAB_KEYS)
 _IMAGING = frozenset(IMAGING_KEYS)
 _FLAGS = frozenset(vocab.HISTORY_FLAGS)
 _SEXES = frozenset(vocab.SEXES)
+_UNKNOWN_HISTORY: dict[str, bool | None] = dict.fromkeys(vocab.HISTORY_FLAGS)
 _SITES = frozenset(vocab.SITES)
 _SUBSITES = frozenset(vocab.HEEL_SUBSITES)
 _LATERALITIES = frozenset(vocab.LATERALITIES)
@@ -573,7 +574,8 @@ def _fast(data: Any) -> Findings | None:
     sex = p.get("sex")
     if age is None or type(sex) is not str or sex not in _SEXES:
         return None
-    history: dict[str, bool | None] = dict.fromkeys(vocab.HISTORY_FLAGS)
+    # A copy of the all-unknown history: one allocation, where fromkeys inserts key by key.
+    history: dict[str, bool | None] = _UNKNOWN_HISTORY.copy()
     gestation = None
     raw = p.get("history")
     if raw is not None:
