@@ -489,11 +489,7 @@ def assess_findings(findings: Findings) -> dict[str, Any]:
         "leading_entity": {"code": entity.code, "label": entity.label,
                            "reasons": list(leading.supporting),
                            "against": list(leading.against)},
-        "differential": [
-            {"code": s.code, "label": ENTITIES[s.code].label, "rank": index + 1,
-             "for": list(s.supporting), "against": list(s.against)}
-            for index, s in enumerate(ranked[:MAX_DIFFERENTIAL])
-        ],
+        "differential": _differential(ranked),
         "red_flags": sorted(state.flags, key=lambda x: ACTION_ORDER[x["action"]]),
         "labs": _labs_output(f),
         "calcium_phosphate_product": _caxp_output(f),
@@ -930,6 +926,21 @@ def _follow_up(state: State, entity: Entity, category: str,
 
 
 # --- Output pieces ---------------------------------------------------------------------------
+
+_LABEL_OF: dict[str, str] = {code: entity.label for code, entity in ENTITIES.items()}
+
+
+def _differential(ranked: list[EntityScore]) -> list[dict[str, Any]]:
+    """The leading entity and the alternatives, each with its reasons for and against. A loop
+    over declared rows, so that the compiled engine reads their fields directly."""
+    rows = []
+    labels: dict[str, str] = _LABEL_OF
+    score: EntityScore
+    for rank, score in enumerate(ranked[:MAX_DIFFERENTIAL], 1):
+        rows.append({"code": score.code, "label": labels[score.code], "rank": rank,
+                     "for": list(score.supporting), "against": list(score.against)})
+    return rows
+
 
 def _labs_output(f: Facts) -> list[dict[str, Any]]:
     rows = []

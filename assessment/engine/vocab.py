@@ -151,4 +151,7 @@ def words(code: str | None) -> str:
     """A coded value as words for a sentence ("white_yellow" -> "white-yellow")."""
     if code is None:
         return "unknown"
-    return LABELS.get(code, code.replace("_", " "))
+    labels: dict[str, str] = LABELS  # declared: the compiled engine reads it as a dict
+    label = labels.get(code)
+    # The replacement only when there is no label (as a default argument it ran every time).
+    return code.replace("_", " ") if label is None else label
