@@ -100,7 +100,6 @@ class _Inline(ast.NodeTransformer):
                 ast.Compare(key, [ast.In()], [ast.Name(_local("labs"), ast.Load())]), node)
         return node
 
-
     def _lab_is(self, node: ast.Call) -> ast.AST | None:
         """``f.lab_is("a", "high", ...)`` as Facts.lab_is tests it, on the flags of
         ``f.lab_flags``: ``("high" in _f_lab_flags.get("a", ()) or ...)``. The analyte may be
