@@ -44,6 +44,9 @@ PLAIN_FACTS = ("age", "sex", "h", "gestation", "lesion", "site", "features", "im
                "on_heel", "on_foot", "head_neck", "whiteish", "hard", "size", "multiple",
                "painful", "ulcerated", "calcium_clinical", "papular", "wart_signs", "labs",
                "lab_flags")
+# Facts attributes whose own fields the rules read (``f.lesion.surface``): frozen dataclasses,
+# so each field read is hoisted to a local once per pass (``_f_lesion_surface``).
+HOISTED_OWNERS = ("lesion", "imaging")
 PREFIX = "_f_"  # the generated code's own names; a rule that uses one is not inlined
 FACTS = "_f"
 HISTORY_TESTS = {"yes": True, "no": False, "unknown": None}
@@ -51,6 +54,9 @@ HISTORY_TESTS = {"yes": True, "no": False, "unknown": None}
 
 def _local(name: str) -> str:
     return f"{PREFIX}{name}"
+
+
+_HOISTED_LOCALS = tuple(_local(owner) for owner in HOISTED_OWNERS)
 
 
 class _Inline(ast.NodeTransformer):
@@ -72,6 +78,9 @@ class _Inline(ast.NodeTransformer):
         if (isinstance(node.value, ast.Name) and node.value.id == FACTS
                 and isinstance(node.ctx, ast.Load) and node.attr in PLAIN_FACTS):
             return ast.copy_location(ast.Name(_local(node.attr), ast.Load()), node)
+        if (isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load)
+                and node.value.id in _HOISTED_LOCALS):
+            return ast.copy_location(ast.Name(f"{node.value.id}_{node.attr}", ast.Load()), node)
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -243,9 +252,17 @@ def compile_pass(rules: Iterable[Any], module: ModuleType, site_bound: dict[str,
     env: dict[str, Any] = {**module.__dict__, f"{PREFIX}apply": apply}
     lines = [f"def {name}(state, {FACTS}):"]
     lines += [f"    {_local(attr)} = {FACTS}.{attr}" for attr in PLAIN_FACTS]
+    blocks: list[str] = []
     for index, c in enumerate(rules):
-        lines += _block(index, c, module, site_bound, env)
-    lines.append("    return None")
+        blocks += _block(index, c, module, site_bound, env)
+    blocks.append("    return None")
+    # The hoisted fields the blocks read (``_f_lesion_surface``), each read once, up front.
+    read = {node.id for node in ast.walk(ast.parse("\n".join([*lines, *blocks])))
+            if isinstance(node, ast.Name)}
+    lines += [f"    {name} = {owner}.{name[len(owner) + 1:]}"
+              for owner in _HOISTED_LOCALS
+              for name in sorted(read) if name.startswith(f"{owner}_")]
+    lines += blocks
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<rule table: {name}>", "exec"), env)
     run = env[name]
@@ -342,6 +359,6 @@ def _gate(gate: tuple[str, str] | None) -> str | None:
         return f"{FACTS}.{name}"
     if kind == "field":
         owner, field = name.split(".")
-        if owner in ("lesion", "imaging") and field.isidentifier():
-            return f"{_local(owner)}.{field} is not None"
+        if owner in HOISTED_OWNERS and field.isidentifier():
+            return f"{_local(owner)}_{field} is not None"  # hoisted (compile_pass)
     return None

@@ -52,6 +52,11 @@ def test_the_rule_table_compiles_and_copies_nearly_every_condition() -> None:
     # Lab flags are read off Facts.lab_flags, not asked of Facts.lab_is one call at a time.
     assert "_f.lab_is(" not in core.RUN_EARLY.source
     assert core.RUN_EARLY.source.count("_f_lab_flags.get(") >= 20
+    # The lesion's and the imaging's fields are read once each, at the top, into locals.
+    reads = [line.strip() for line in core.RUN_EARLY.source.splitlines()
+             if "_f_lesion." in line or "_f_imaging." in line]
+    assert reads and all(line.split(" = ")[0] == line.split(" = ")[1].replace(".", "_")
+                         for line in reads), reads
 
 
 def test_both_passes_write_exactly_what_the_rule_loop_writes(presentations: list[Any]) -> None:
