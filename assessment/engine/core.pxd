@@ -55,3 +55,8 @@ cdef class State:
     cpdef fire(self, str rule_id, str text, str source)
     cpdef add_workup(self, str code, str priority, str reason, str rule_id)
 
+
+
+# What a fired rule writes: a C function, called as such by the compiled rule pass
+# (rulecode.cython_source), and through its Python form by the interpreted one.
+cpdef _apply(State state, Compiled c, str text, str sentence)

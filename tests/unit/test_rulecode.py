@@ -110,8 +110,11 @@ def test_the_cython_form_of_a_pass_types_the_facts_and_names_every_global() -> N
     # The rules' helpers and the engine's own names; not the function's locals or builtins.
     assert {"_f_apply", "_f_rule_0", "words", "sentence_start"} <= declared
     assert not declared & {"_f", "_f_text", "_f_site", "state", "any", "len"}
-    # Below the declarations, the code is the generated pass, unchanged.
-    assert text.endswith(core.RUN_EARLY.source.split("\n", 1)[1])
+    # Below the declarations, the code is the generated pass, but for core._apply called as
+    # the C function core.pxd declares.
+    assert "from assessment.engine.core cimport _apply as _f_apply_c" in text
+    body = core.RUN_EARLY.source.split("\n", 1)[1]
+    assert text.endswith(body.replace("_f_apply(", "_f_apply_c("))
 
 
 def test_no_readable_source_means_no_compiled_pass() -> None:
