@@ -567,7 +567,9 @@ def _fast(data: Any) -> Findings | None:
     if "contract" in data and data["contract"] != vocab.CONTRACT_VERSION:
         return None
     # Patient.
-    p = data.get("patient")
+    # Declared dicts, so that the compiled engine reads them as dicts; a value of another type
+    # raises TypeError on assignment, and _valid_fast leaves it to the full validator.
+    p: dict = data.get("patient")
     if type(p) is not dict or not p.keys() <= _PATIENT:
         return None
     age = _num(p.get("age_months"), 0, 216)
@@ -577,7 +579,7 @@ def _fast(data: Any) -> Findings | None:
     # A copy of the all-unknown history: one allocation, where fromkeys inserts key by key.
     history: dict[str, bool | None] = _UNKNOWN_HISTORY.copy()
     gestation = None
-    raw = p.get("history")
+    raw: dict = p.get("history")
     if raw is not None:
         if type(raw) is not dict:
             return None
@@ -591,7 +593,7 @@ def _fast(data: Any) -> Findings | None:
             else:
                 return None
     # Lesion.
-    le = data.get("lesion")
+    le: dict = data.get("lesion")
     if type(le) is not dict or not le.keys() <= _LESION:
         return None
     get = le.get
@@ -627,12 +629,13 @@ def _fast(data: Any) -> Findings | None:
                     _codes(get("features"), _FEATURES), onset, duration, trend)
     # Labs.
     labs: tuple[LabInput, ...] = ()
-    rows = data.get("labs")
+    rows: list = data.get("labs")
     if rows is not None:
         if type(rows) is not list or len(rows) > MAX_LAB_ROWS:
             return None
         found = []
         seen: set[str] = set()
+        row: dict
         for row in rows:
             if type(row) is not dict or not row.keys() <= _LAB:
                 return None
@@ -661,7 +664,7 @@ def _fast(data: Any) -> Findings | None:
             found.append(LabInput(analyte, value, unit, ref_low, ref_high))
         labs = tuple(found)
     # Imaging.
-    im = data.get("imaging")
+    im: dict = data.get("imaging")
     if im is None:
         imaging = Imaging(None, None, frozenset(), None)
     else:
