@@ -8,9 +8,11 @@ function, in table order:
 
 - the condition's expression is copied from the rule table's source (``rules.py``, read with
   ``ast``), with the simple fact reads written out: ``f.yes("k")`` as ``h["k"] is True``,
-  ``f.has("x")`` as ``"x" in features``, ``f.measured("a")`` as ``"a" in labs``, and the
-  plain attributes ``Facts.__init__`` sets read once into locals. The first conjunct is then as
-  cheap as the gate index's test, so no gate index is needed;
+  ``f.has("x")`` as ``"x" in features``, ``f.measured("a")`` as ``"a" in labs``,
+  ``f.lab_is("a", "high")`` as a test on ``f.lab_flags``, and the plain attributes
+  ``Facts.__init__`` sets, and the lesion's and imaging's fields the rules use, read once into
+  locals. The first conjunct is then as cheap as the gate index's test, so no gate index is
+  needed;
 - a static sentence is a constant in the code; the text of a rule whose sentence quotes the
   findings is its own expression, copied the same way;
 - a rule bound to some sites (``rules.SITE_BOUND``) is tested for the site first;
